@@ -1,0 +1,1 @@
+"""The operator console (`listguard`) and the local cloud. Never deployed."""

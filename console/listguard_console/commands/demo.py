@@ -1,0 +1,9 @@
+"""`listguard demo` (being written in this session)."""
+
+import typer
+
+
+def demo() -> None:
+    """Not built yet."""
+    typer.echo("error: not built yet", err=True)
+    raise typer.Exit(2)

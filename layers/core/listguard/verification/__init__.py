@@ -1,0 +1,19 @@
+"""The verification engine: pure Python, no AWS. The console and the import_check Lambda share it."""
+
+from .engine import Verification
+from .errors import UnusableFileError
+from .model import BOUNCE_VERDICTS, ImportReport, Outcome, Reason, RowResult, Verdict, VerifyOptions
+from .policy import Policy
+
+__all__ = [
+    "BOUNCE_VERDICTS",
+    "ImportReport",
+    "Outcome",
+    "Policy",
+    "Reason",
+    "RowResult",
+    "UnusableFileError",
+    "Verdict",
+    "Verification",
+    "VerifyOptions",
+]

@@ -1,0 +1,105 @@
+"""The vocabulary of a verification check: verdicts, outcomes, options and the import report."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import NamedTuple
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Verdict(StrEnum):
+    """The verdict of one address. Exactly one per row, in this precedence (first wins)."""
+
+    MALFORMED_ROW = "malformed_row"
+    INVALID_SYNTAX = "invalid_syntax"
+    DUPLICATE = "duplicate"
+    BLOCKLISTED = "blocklisted"
+    DISPOSABLE = "disposable"
+    ROLE_ACCOUNT = "role_account"
+    TYPO_DOMAIN = "typo_domain"
+    INVALID_DOMAIN = "invalid_domain"  # only when DNS checks are switched on
+    MISSING_CONSENT = "missing_consent"
+    VALID = "valid"
+
+    @property
+    def importable(self) -> bool:
+        """Rows that cannot be used are reported but never become contacts."""
+        return self not in _NOT_IMPORTABLE
+
+    @property
+    def predicts_bounce(self) -> bool:
+        """Verdicts that would bounce or hurt the shared reputation if mailed (the bounce-rate rule)."""
+        return self in BOUNCE_VERDICTS
+
+
+_NOT_IMPORTABLE = frozenset({Verdict.MALFORMED_ROW, Verdict.INVALID_SYNTAX, Verdict.DUPLICATE})
+
+#: The predicted bounce rate is the share of data rows with one of these verdicts.
+BOUNCE_VERDICTS = frozenset(
+    {
+        Verdict.INVALID_SYNTAX,
+        Verdict.DISPOSABLE,
+        Verdict.TYPO_DOMAIN,
+        Verdict.BLOCKLISTED,
+        Verdict.INVALID_DOMAIN,
+    }
+)
+
+
+class Outcome(StrEnum):
+    """The outcome of an import's verification check."""
+
+    VALIDATED = "validated"
+    DECLINED = "declined"
+    MANUAL_REVIEW = "manual_review"
+
+
+class RowResult(NamedTuple):
+    """One data row's verdict. ``row`` is the 1-based number of the data row (header excluded)."""
+
+    row: int
+    email: str
+    verdict: Verdict
+    reason: str
+    suggestion: str
+    fields: list[str]
+
+
+class VerifyOptions(BaseModel):
+    """What the check needs to know about the account that imports the file."""
+
+    model_config = ConfigDict(frozen=True)
+
+    existing_contacts: int = Field(default=0, ge=0)
+    #: Addresses on the account's blocklist, as given; they are normalised on use.
+    blocklist: frozenset[str] = frozenset()
+    require_consent: bool = False
+
+
+class Reason(BaseModel):
+    """Why the outcome is what it is: the rule, the measured value and the threshold it met."""
+
+    rule: str
+    value: float
+    threshold: float
+    outcome: Outcome
+    message: str
+
+
+class ImportReport(BaseModel):
+    """The summary of one verification check (``listguard verify --json`` and ``reports/*.json``)."""
+
+    rows: int
+    verdicts: dict[str, int]
+    rates: dict[str, float]
+    predicted_bounce_rate: float
+    new_contacts: int
+    existing_contacts: int
+    verification_required: bool
+    outcome: Outcome
+    reasons: list[Reason]
+    encoding: str
+    separator: str
+    email_column: str
+    file_bytes: int

@@ -1,0 +1,75 @@
+"""The published thresholds of the verification check, and the rules that turn counts into an outcome."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .model import BOUNCE_VERDICTS, Outcome, Reason, Verdict
+
+MB = 1024 * 1024
+
+
+class Policy(BaseSettings):
+    """Thresholds in force. Every one can be set from the environment (``LISTGUARD_<NAME>``)."""
+
+    model_config = SettingsConfigDict(env_prefix="LISTGUARD_", frozen=True)
+
+    #: A check is required when the import adds at least this many new contacts ...
+    check_min_new_contacts: int = Field(default=1_000, ge=0)
+    #: ... and they are at least this share of the current list (any import of that size into an empty list).
+    check_min_share_of_list: float = Field(default=0.25, ge=0)
+    #: Predicted bounce rate that declines the import (Amazon SES pauses sending at 10% bounces).
+    decline_bounce_rate: float = Field(default=0.10, ge=0, le=1)
+    #: Predicted bounce rate that sends the import to manual review (Amazon SES reviews at 5%).
+    review_bounce_rate: float = Field(default=0.05, ge=0, le=1)
+    #: Largest import file accepted (Brevo accepts 250 MB).
+    max_file_bytes: int = Field(default=250 * MB, gt=0)
+
+    def verification_required(self, new_contacts: int, existing_contacts: int) -> bool:
+        """Large relative to the current list: enough new contacts, and a big enough share of the list."""
+        if new_contacts < self.check_min_new_contacts:
+            return False
+        return existing_contacts == 0 or new_contacts >= self.check_min_share_of_list * existing_contacts
+
+    def decide(self, counts: Mapping[Verdict, int], rows: int) -> tuple[Outcome, list[Reason], float]:
+        """The outcome of the check, the reasons that name the rule that fired, and the predicted bounce rate."""
+        bounce_rate = predicted_bounce_rate(counts, rows)
+        rule = "predicted_bounce_rate"
+        if bounce_rate >= self.decline_bounce_rate:
+            reason = Reason(
+                rule=rule,
+                value=bounce_rate,
+                threshold=self.decline_bounce_rate,
+                outcome=Outcome.DECLINED,
+                message=f"predicted bounce rate {bounce_rate:.2%} is at or above the decline threshold "
+                f"{self.decline_bounce_rate:.0%}",
+            )
+        elif bounce_rate >= self.review_bounce_rate:
+            reason = Reason(
+                rule=rule,
+                value=bounce_rate,
+                threshold=self.review_bounce_rate,
+                outcome=Outcome.MANUAL_REVIEW,
+                message=f"predicted bounce rate {bounce_rate:.2%} is at or above the review threshold "
+                f"{self.review_bounce_rate:.0%}",
+            )
+        else:
+            reason = Reason(
+                rule=rule,
+                value=bounce_rate,
+                threshold=self.review_bounce_rate,
+                outcome=Outcome.VALIDATED,
+                message=f"predicted bounce rate {bounce_rate:.2%} is below the review threshold "
+                f"{self.review_bounce_rate:.0%}",
+            )
+        return reason.outcome, [reason], bounce_rate
+
+
+def predicted_bounce_rate(counts: Mapping[Verdict, int], rows: int) -> float:
+    """Share of all data rows whose verdict would bounce or hurt reputation (see ``BOUNCE_VERDICTS``)."""
+    if rows == 0:
+        return 0.0
+    return sum(counts.get(v, 0) for v in BOUNCE_VERDICTS) / rows
