@@ -2,10 +2,22 @@
 
 from .engine import Verification
 from .errors import UnusableFileError
-from .model import BOUNCE_VERDICTS, ImportReport, Outcome, Reason, RowResult, Verdict, VerifyOptions
+from .model import (
+    BOUNCE_VERDICTS,
+    REPORT_COLUMNS,
+    Batch,
+    ImportReport,
+    Outcome,
+    Reason,
+    RowResult,
+    Verdict,
+    VerifyOptions,
+)
 from .policy import Policy
 
 __all__ = [
+    "REPORT_COLUMNS",
+    "Batch",
     "BOUNCE_VERDICTS",
     "ImportReport",
     "Outcome",

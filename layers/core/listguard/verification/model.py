@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from .reader import Records
 
 
 class Verdict(StrEnum):
@@ -34,6 +38,9 @@ class Verdict(StrEnum):
 
 
 _NOT_IMPORTABLE = frozenset({Verdict.MALFORMED_ROW, Verdict.INVALID_SYNTAX, Verdict.DUPLICATE})
+
+#: The header of the per-row report CSV.
+REPORT_COLUMNS = ("row", "email", "verdict", "reason", "suggestion")
 
 #: The predicted bounce rate is the share of data rows with one of these verdicts.
 BOUNCE_VERDICTS = frozenset(
@@ -64,6 +71,37 @@ class RowResult(NamedTuple):
     reason: str
     suggestion: str
     fields: list[str]
+
+
+@dataclass(slots=True)
+class Batch:
+    """The verdicts of consecutive data rows, column by column (cheap to build, cheap to write out).
+
+    Iterating gives ``RowResult``s; ``report_rows()`` gives the rows of the per-row report CSV.
+    """
+
+    rows: range
+    emails: list[str]
+    verdicts: list[Verdict]
+    reasons: list[str]
+    suggestions: list[str]
+    records: Records
+
+    @property
+    def fields(self) -> list[list[str]]:
+        """Every row's cells, aligned with the header (split on first use)."""
+        return self.records.fields
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self) -> Iterator[RowResult]:
+        columns = zip(self.rows, self.emails, self.verdicts, self.reasons, self.suggestions, self.fields)
+        return (RowResult(*values) for values in columns)
+
+    def report_rows(self) -> Iterator[tuple[int, str, Verdict, str, str]]:
+        """``(row, email, verdict, reason, suggestion)``: the per-row report's columns."""
+        return zip(self.rows, self.emails, self.verdicts, self.reasons, self.suggestions)
 
 
 class VerifyOptions(BaseModel):

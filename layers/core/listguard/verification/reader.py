@@ -1,0 +1,256 @@
+"""Streaming CSV reading for any file a customer uploads.
+
+The file is never loaded whole: bytes are read in blocks, decoded incrementally, and cut into
+blocks of complete records. A block without quotes is split with ``str.split`` (the common case,
+and much faster than the csv module); a block with quotes goes through ``csv.reader``, which handles
+quoted separators, doubled quotes and newlines inside fields. A record never straddles two blocks:
+a block ends at a newline with an even number of quotes before it.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from itertools import repeat
+from operator import itemgetter
+from typing import BinaryIO
+
+from .errors import UnusableFileError
+
+SEPARATORS = (",", ";", "\t", "|")
+SEPARATOR_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+READ_BLOCK_BYTES = 1 << 20
+SNIFF_BYTES = 64 * 1024
+
+# Fields may be longer than the csv module's default 128 KiB limit (a notes column, a pasted HTML
+# signature); the file size limit bounds them anyway.
+csv.field_size_limit(sys.maxsize)
+
+# Files that are not CSV text, recognised by their first bytes: (magic, what it is).
+_NOT_CSV_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"\x1f\x8b", "a gzip-compressed file"),
+    (b"PK\x03\x04", "a ZIP archive or an Excel workbook (.xlsx)"),
+    (b"PK\x05\x06", "an empty ZIP archive"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Excel workbook (.xls)"),
+    (b"BZh", "a bzip2-compressed file"),
+    (b"\xfd7zXZ\x00", "an xz-compressed file"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
+    (b"\x28\xb5\x2f\xfd", "a zstd-compressed file"),
+    (b"Rar!\x1a\x07", "a RAR archive"),
+    (b"%PDF", "a PDF document"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+)
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),  # before UTF-16 LE: it starts with the same two bytes
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+# Control characters that never appear in a text CSV (tab, newline and carriage return do).
+_BINARY_BYTES = re.compile(rb"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f]")
+HOW_TO_EXPORT = "export the contacts as CSV (UTF-8) from your spreadsheet or CRM and upload that file"
+
+
+@dataclass
+class _Decoder:
+    """Incremental decoding that settles the encoding from the bytes themselves.
+
+    With a BOM the encoding is known. Without one, UTF-8 is assumed while the bytes are plain ASCII
+    (both candidates agree on ASCII); the first block with other bytes decides between UTF-8 and
+    Windows-1252, so a Windows-1252 file whose first megabyte is ASCII is still read right.
+    Bytes that still fail to decode become U+FFFD, and the engine reports their rows as malformed.
+    """
+
+    encoding: str  # "utf-8" while undecided
+    settled: bool
+    _decoder: codecs.IncrementalDecoder = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._decoder = codecs.getincrementaldecoder(self.encoding)(errors="replace")
+
+    def decode(self, data: bytes, final: bool = False) -> str:
+        if not self.settled and not data.isascii():
+            self.settled = True
+            try:
+                codecs.getincrementaldecoder("utf-8")(errors="strict").decode(data, final=final)
+            except UnicodeDecodeError:
+                self.encoding = "windows-1252"
+                self._decoder = codecs.getincrementaldecoder("cp1252")(errors="replace")
+        return self._decoder.decode(data, final)
+
+
+def _sniff_encoding(head: bytes) -> tuple[str, int, bool]:
+    """(encoding, BOM length, settled) from the first bytes; raises when the file is not text."""
+    for magic, what in _NOT_CSV_SIGNATURES:
+        if head.startswith(magic):
+            raise UnusableFileError(f"the file is {what}, not a CSV file; {HOW_TO_EXPORT}")
+    for bom, encoding in _BOMS:
+        if head.startswith(bom):
+            return encoding, len(bom), True
+    if b"\x00" in head:
+        # UTF-16 without a BOM shows a NUL beside every ASCII character.
+        even, odd = head[0::2].count(0), head[1::2].count(0)
+        if odd > len(head) // 4 and even == 0:
+            return "utf-16-le", 0, True
+        if even > len(head) // 4 and odd == 0:
+            return "utf-16-be", 0, True
+    if _BINARY_BYTES.search(head):
+        raise UnusableFileError(f"the file is not text (it holds binary data); {HOW_TO_EXPORT}")
+    return "utf-8", 0, False
+
+
+def _detect_separator(header_line: str) -> str:
+    """The candidate separator seen most often in the header row, outside quotes (comma on a tie)."""
+    unquoted = re.sub(r'"[^"]*"', "", header_line)
+    counts = {sep: unquoted.count(sep) for sep in SEPARATORS}
+    best = max(SEPARATORS, key=lambda sep: counts[sep])
+    return best if counts[best] > 0 else ","
+
+
+class CsvStream:
+    """The records of one CSV byte stream, in blocks. Sniffs encoding and separator on construction."""
+
+    def __init__(self, stream: BinaryIO, *, max_bytes: int, size: int | None = None) -> None:
+        if size is not None and size > max_bytes:
+            raise UnusableFileError(
+                f"the file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit; "
+                "split it into smaller files and import them one by one"
+            )
+        self._stream = stream
+        self._max_bytes = max_bytes
+        first = stream.read(SNIFF_BYTES)
+        self.bytes_read = len(first)
+        encoding, bom_length, settled = _sniff_encoding(first)
+        self._decoder = _Decoder(encoding=encoding, settled=settled)
+        text = self._decoder.decode(first[bom_length:])
+        if not text.strip():
+            more = self._read_text()
+            if more is None or not (text + more).strip():
+                raise UnusableFileError(
+                    "the file is empty; upload a CSV with a header row and one contact per row"
+                )
+            text += more
+        # Old Mac files end lines with a lone CR; the block cutter looks for LF.
+        self._lone_cr = "\r" in text and "\n" not in text
+        self._pending = self._normalise(text)
+        first_line = self._pending.lstrip("\r\n").split("\n", 1)[0]
+        self.separator = _detect_separator(first_line)
+
+    @property
+    def encoding(self) -> str:
+        return self._decoder.encoding
+
+    def _normalise(self, text: str) -> str:
+        return text.replace("\r", "\n") if self._lone_cr else text
+
+    def _read_text(self) -> str | None:
+        data = self._stream.read(READ_BLOCK_BYTES)
+        if not data:
+            return None
+        self.bytes_read += len(data)
+        if self.bytes_read > self._max_bytes:
+            raise UnusableFileError(
+                f"the file is over the {self._max_bytes / 1e6:.0f} MB limit; "
+                "split it into smaller files and import them one by one"
+            )
+        return self._decoder.decode(data)
+
+    def text_blocks(self) -> Iterator[str]:
+        """Blocks of whole records: each ends at a newline that is not inside a quoted field."""
+        pending = self._pending
+        while True:
+            more = self._read_text()
+            if more is None:
+                pending += self._decoder.decode(b"", final=True)
+                if pending:
+                    yield pending
+                return
+            pending += self._normalise(more)
+            cut = pending.rfind("\n")
+            if cut < 0:
+                continue
+            block = pending[: cut + 1]
+            if block.count('"') % 2:
+                continue  # the last newline is inside a quoted field: read on until it closes
+            pending = pending[cut + 1 :]
+            yield block
+
+    def records(self, block: str) -> Records:
+        """The records of one block. Blank lines, and lines of nothing but separators, are skipped."""
+        sep = self.separator
+        if '"' in block:
+            reader = csv.reader(io.StringIO(block), delimiter=sep)
+            return Records(sep, parsed=[record for record in reader if "".join(record).strip()])
+        if "\r" in block:
+            block = block.replace("\r", "")  # CRLF line ends (a lone CR was turned into LF already)
+        lines = block.split("\n")
+        if lines and not lines[-1]:
+            lines.pop()
+        blank = sep + " \t"
+        if "\n\n" in block or block.startswith("\n") or f"\n{sep}" in block or "\n " in block or "\n\t" in block:
+            lines = [line for line in lines if line.strip(blank)]
+        return Records(sep, lines=lines)
+
+
+class Records:
+    """The records of one block, split into fields only when asked (most rows only need one cell).
+
+    Either ``lines`` of a block without quotes (split on the separator) or records ``parsed`` by
+    the csv module.
+    """
+
+    __slots__ = ("_fields", "lines", "sep")
+
+    def __init__(self, sep: str, *, lines: list[str] | None = None, parsed: list[list[str]] | None = None):
+        self.sep = sep
+        self.lines = lines
+        self._fields = parsed
+
+    def __len__(self) -> int:
+        return len(self.lines) if self.lines is not None else len(self.fields)
+
+    @property
+    def fields(self) -> list[list[str]]:
+        """Every record's fields."""
+        if self._fields is None:
+            assert self.lines is not None
+            self._fields = list(map(str.split, self.lines, repeat(self.sep)))
+        return self._fields
+
+    def record(self, index: int) -> list[str]:
+        """One record's fields."""
+        if self._fields is None:
+            assert self.lines is not None
+            return self.lines[index].split(self.sep)
+        return self._fields[index]
+
+    def field_counts(self) -> list[int]:
+        if self._fields is None:
+            assert self.lines is not None
+            return [count + 1 for count in map(str.count, self.lines, repeat(self.sep))]
+        return list(map(len, self._fields))
+
+    def column(self, index: int, counts: list[int]) -> list[str]:
+        """The stripped cells of one column ("" where a record is too short to have it)."""
+        if min(counts, default=index + 1) > index:
+            if self._fields is not None:
+                cells = map(itemgetter(index), self._fields)
+            else:
+                assert self.lines is not None
+                cells = map(itemgetter(index), map(str.split, self.lines, repeat(self.sep), repeat(index + 1)))
+            return list(map(str.strip, cells))
+        return [fields[index].strip() if len(fields) > index else "" for fields in self.fields]
+
+    def without_first(self) -> Records:
+        if self._fields is None:
+            assert self.lines is not None
+            return Records(self.sep, lines=self.lines[1:])
+        return Records(self.sep, parsed=self._fields[1:])

@@ -1,0 +1,103 @@
+"""Address syntax, exactly as email-validator decides it, but fast on the common ASCII case.
+
+email-validator is the reference: ``validate_email(addr, check_deliverability=False)`` under its
+default options. The fast path below only ever *accepts*, and only what email-validator accepts
+(a differential property test holds it to that); everything else goes to email-validator itself.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import email_validator
+from email_validator import EmailNotValidError, validate_email
+from email_validator.rfc_constants import ATEXT, EMAIL_MAX_LENGTH
+from email_validator.syntax import validate_email_domain_name
+
+#: An unquoted ASCII dot-atom local part, one @, and an ASCII hostname-shaped domain, 254 characters
+#: at most. email-validator accepts such a local part as is (non-strict mode checks no local-part
+#: length); the domain must still pass its domain rules, decided once per domain below.
+#: Groups: 1 = local part, 2 = domain.
+FAST_ADDRESS = re.compile(
+    r"(?=.{1,%d}\Z)([%s]+(?:\.[%s]+)*)@([A-Za-z0-9.\-]+)" % (EMAIL_MAX_LENGTH, ATEXT, ATEXT), re.DOTALL
+)
+_fast_address = FAST_ADDRESS.fullmatch
+
+# A plain ASCII host name that email-validator accepts unchanged (apart from case): labels of letters,
+# digits and inner hyphens of at most 63 characters, a dot, an alphabetic TLD. "--" anywhere (Punycode
+# "xn--" labels, the reserved "ab--" form) and special-use names go to email-validator instead.
+_PLAIN_DOMAIN = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}", re.IGNORECASE).fullmatch
+_DOMAIN_MAX_LENGTH = 253
+
+
+@dataclass(frozen=True, slots=True)
+class SyntaxResult:
+    """A syntax verdict: valid or not, why not, and the parts later rules look at."""
+
+    valid: bool
+    message: str = ""
+    local_part: str = ""
+    #: The domain as IDNA ASCII, lower case: what the domain rules (disposable, typo) compare.
+    ascii_domain: str = ""
+
+
+@lru_cache(maxsize=200_000)
+def fast_domain(domain: str) -> str | None:
+    """The lower-cased domain when email-validator accepts it unchanged in length, else None.
+
+    Normalisation can change a domain's length (IDNA ``xn--`` labels become Unicode), which would
+    change the address-length rule; such domains are left to email-validator.
+    """
+    if len(domain) <= _DOMAIN_MAX_LENGTH and "--" not in domain and _PLAIN_DOMAIN(domain):
+        ascii_domain = domain.lower()
+        if not any(
+            ascii_domain == special or ascii_domain.endswith("." + special)
+            for special in email_validator.SPECIAL_USE_DOMAIN_NAMES
+        ):
+            return ascii_domain
+    try:
+        info = validate_email_domain_name(domain, test_environment=False, globally_deliverable=True)
+    except EmailNotValidError:
+        return None
+    ascii_domain = info["ascii_domain"]
+    if len(ascii_domain) != len(domain) or len(info["domain"].encode()) != len(domain):
+        return None
+    return ascii_domain
+
+
+def fast_check(address: str) -> tuple[str, str] | None:
+    """``(local_part, ascii_domain)`` when the fast path proves the address valid; else None (undecided)."""
+    match = _fast_address(address)
+    if match is None:
+        return None
+    local, domain = match.groups()
+    ascii_domain = fast_domain(domain)
+    if ascii_domain is None:
+        return None
+    return local, ascii_domain
+
+
+def full_check(address: str) -> SyntaxResult:
+    """The reference: email-validator's own verdict, with its message when the address is invalid."""
+    try:
+        info = validate_email(address, check_deliverability=False)
+    except EmailNotValidError as error:
+        return SyntaxResult(valid=False, message=str(error))
+    return SyntaxResult(
+        valid=True, local_part=info.local_part or "", ascii_domain=(info.ascii_domain or "").lower()
+    )
+
+
+def check_syntax(address: str) -> SyntaxResult:
+    """One address: the fast path when it can decide, email-validator otherwise."""
+    fast = fast_check(address)
+    if fast is not None:
+        return SyntaxResult(valid=True, local_part=fast[0], ascii_domain=fast[1])
+    return full_check(address)
+
+
+def is_valid(address: str) -> bool:
+    """True exactly when email-validator's ``validate_email(address, check_deliverability=False)`` passes."""
+    return check_syntax(address).valid

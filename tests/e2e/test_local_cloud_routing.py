@@ -1,0 +1,197 @@
+"""The local cloud deploys the real template and routes every Lambda invocation to in-process Python."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from pathlib import Path
+
+import boto3
+import pytest
+from listguard_console.cli import app
+from listguard_console.localcloud import ROUTES, HandlerRoute, LocalCloud, routing
+from typer.testing import CliRunner
+
+pytestmark = pytest.mark.e2e
+
+ECHO_HANDLER = """
+import json
+import os
+from pathlib import Path
+
+
+def lambda_handler(event, context):
+    Path(__file__).with_name("invocations.jsonl").open("a").write(json.dumps(event) + "\\n")
+    return {
+        "event": event,
+        "table_name": os.environ["TABLE_NAME"],
+        "function_name": context.function_name,
+        "memory_limit_in_mb": context.memory_limit_in_mb,
+        "remaining_ms_positive": context.get_remaining_time_in_millis() > 0,
+        "pid": os.getpid(),
+    }
+"""
+
+FAILING_HANDLER = """
+def lambda_handler(event, context):
+    raise ValueError("the file is not a CSV")
+"""
+
+
+def route_to(tmp_path: Path, source: str, function_name: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Points the routing of ``function_name`` at a handler written into tmp_path."""
+    (tmp_path / "app.py").write_text(source)
+    monkeypatch.setitem(ROUTES, function_name, HandlerRoute(tmp_path, "app.lambda_handler"))
+    return tmp_path / "invocations.jsonl"
+
+
+def test_lambda_invoke_runs_the_handler_in_this_process(local_cloud, tmp_path, monkeypatch):
+    # Given the import check function routed to an echo handler
+    function_name = local_cloud.outputs["ImportCheckFunctionName"]
+    route_to(tmp_path, ECHO_HANDLER, function_name, monkeypatch)
+    table_before = os.environ.get("TABLE_NAME")
+
+    # When it is invoked through the Lambda API
+    response = local_cloud.client("lambda").invoke(FunctionName=function_name, Payload=json.dumps({"a": 1}))
+
+    # Then the handler ran here, with the function's environment and a Lambda context
+    assert "FunctionError" not in response
+    result = json.loads(response["Payload"].read())
+    assert result == {
+        "event": {"a": 1},
+        "table_name": local_cloud.outputs["TableName"],
+        "function_name": function_name,
+        "memory_limit_in_mb": 1024,
+        "remaining_ms_positive": True,
+        "pid": os.getpid(),
+    }
+    # and the environment is restored afterwards
+    assert os.environ.get("TABLE_NAME") == table_before
+
+
+def test_the_real_import_check_function_is_routed_to_its_source_directory(local_cloud):
+    function_name = local_cloud.outputs["ImportCheckFunctionName"]
+    route = ROUTES[function_name]
+    assert route.code_dir == Path(__file__).resolve().parents[2] / "functions" / "import_check"
+    assert route.handler == "app.lambda_handler"
+
+
+def test_a_handler_exception_becomes_a_lambda_error_payload(local_cloud, tmp_path, monkeypatch):
+    function_name = local_cloud.outputs["ImportCheckFunctionName"]
+    route_to(tmp_path, FAILING_HANDLER, function_name, monkeypatch)
+
+    response = local_cloud.client("lambda").invoke(FunctionName=function_name, Payload=b"{}")
+
+    assert response["FunctionError"] == "Handled"
+    error = json.loads(response["Payload"].read())
+    assert error["errorType"] == "ValueError"
+    assert error["errorMessage"] == "the file is not a CSV"
+
+
+def test_a_function_without_local_source_errors_instead_of_crashing(local_cloud):
+    lambda_client = local_cloud.client("lambda")
+    role = local_cloud.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    lambda_client.create_function(
+        FunctionName="unknown",
+        Runtime="python3.12",
+        Role=role,
+        Handler="app.lambda_handler",
+        Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
+    )
+
+    response = lambda_client.invoke(FunctionName="unknown", Payload=b"{}")
+
+    assert response["FunctionError"] == "Handled"
+    assert json.loads(response["Payload"].read())["errorType"] == "LocalRouteNotFound"
+
+
+def test_imports_bucket_notifies_the_import_check_function_under_imports_prefix(local_cloud):
+    bucket = local_cloud.outputs["ImportsBucketName"]
+
+    configuration = local_cloud.client("s3").get_bucket_notification_configuration(Bucket=bucket)
+
+    [lambda_configuration] = configuration["LambdaFunctionConfigurations"]
+    assert lambda_configuration["LambdaFunctionArn"].endswith(
+        ":function:" + local_cloud.outputs["ImportCheckFunctionName"]
+    )
+    assert lambda_configuration["Events"] == ["s3:ObjectCreated:*"]
+    assert lambda_configuration["Filter"]["Key"]["FilterRules"] == [{"Name": "prefix", "Value": "imports/"}]
+
+
+def test_an_upload_under_imports_invokes_the_function_and_others_do_not(local_cloud, tmp_path, monkeypatch):
+    invocations = route_to(
+        tmp_path, ECHO_HANDLER, local_cloud.outputs["ImportCheckFunctionName"], monkeypatch
+    )
+    s3 = local_cloud.client("s3")
+    bucket = local_cloud.outputs["ImportsBucketName"]
+
+    s3.put_object(Bucket=bucket, Key="reports/acme/imp-1.json", Body=b"{}")
+    s3.put_object(Bucket=bucket, Key="imports/acme/imp-1.csv", Body=b"email\na@example.com\n")
+
+    [event] = [json.loads(line) for line in invocations.read_text().splitlines()]
+    assert event["Records"][0]["s3"]["bucket"]["name"] == bucket
+    # moto URL-encodes the key, "/" included (DESIGN.md)
+    assert event["Records"][0]["s3"]["object"]["key"] in (
+        "imports/acme/imp-1.csv",
+        "imports%2Facme%2Fimp-1.csv",
+    )
+
+
+def test_describe_stacks_returns_the_required_outputs(local_cloud):
+    [stack] = local_cloud.client("cloudformation").describe_stacks(StackName="listguard")["Stacks"]
+
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    assert outputs["ImportsBucketName"] == local_cloud.outputs["ImportsBucketName"]
+    assert outputs["TableName"] == local_cloud.outputs["TableName"]
+    table = local_cloud.client("dynamodb").describe_table(TableName=outputs["TableName"])["Table"]
+    assert {index["IndexName"] for index in table["GlobalSecondaryIndexes"]} == {"gsi1", "gsi2"}
+
+
+def test_installing_the_routing_twice_keeps_one_patch():
+    from moto.awslambda.models import LambdaFunction
+
+    routing.install()
+    routing.install()
+
+    assert LambdaFunction._invoke_lambda is routing._invoke_lambda_in_process
+
+
+def test_server_mode_deploys_and_answers_through_the_endpoint(free_port, tmp_path, monkeypatch):
+    # Given the local cloud served on a free port
+    with LocalCloud.serve(port=free_port) as cloud:
+        endpoint_url = f"http://127.0.0.1:{free_port}"
+        assert cloud.endpoint_url == endpoint_url
+        # the Step Functions interpreter calls Lambda back on this port
+        assert os.environ["MOTO_PORT"] == str(free_port)
+
+        # When another client asks through the endpoint
+        client_options = {"endpoint_url": endpoint_url, "region_name": "us-east-1"}
+        [stack] = boto3.client("cloudformation", **client_options).describe_stacks(StackName="listguard")[
+            "Stacks"
+        ]
+
+        # Then the stack is there with its outputs
+        assert {o["OutputKey"] for o in stack["Outputs"]} >= {"ImportsBucketName", "TableName"}
+        # and Lambda invocations through HTTP still run in-process
+        function_name = cloud.outputs["ImportCheckFunctionName"]
+        route_to(tmp_path, ECHO_HANDLER, function_name, monkeypatch)
+        response = boto3.client("lambda", **client_options).invoke(FunctionName=function_name, Payload=b"{}")
+        assert json.loads(response["Payload"].read())["pid"] == os.getpid()
+        # and the console reads the outputs of the running cloud
+        result = CliRunner().invoke(app, ["local", "outputs", "--endpoint-url", endpoint_url, "--json"])
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["outputs"] == cloud.outputs
+
+
+def test_serve_on_a_busy_port_fails_with_one_error_line(free_port):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as busy:
+        busy.bind(("127.0.0.1", free_port))
+        busy.listen()
+
+        result = CliRunner().invoke(app, ["local", "serve", "--port", str(free_port)])
+
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: port")
+    assert "Traceback" not in result.output

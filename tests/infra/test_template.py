@@ -1,0 +1,130 @@
+"""infra/template.yaml: valid for cfn-lint and the SAM transform, and wired the way the code expects."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from listguard_console.localcloud.template import load_template, package, to_cloudformation
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "infra" / "template.yaml"
+
+
+@pytest.fixture(scope="module")
+def sam_template() -> dict[str, Any]:
+    return load_template(TEMPLATE)
+
+
+@pytest.fixture(scope="module")
+def cloudformation(sam_template) -> dict[str, Any]:
+    """The template as the local cloud deploys it: packaged to S3 locations, then transformed."""
+    uploaded: dict[str, bytes] = {}
+    packaged = package(sam_template, ROOT, "artifacts", uploaded.__setitem__)
+    assert set(uploaded) and all(key.endswith(".zip") for key in uploaded)
+    return to_cloudformation(packaged, "us-east-1")
+
+
+def resources_of_type(template: dict[str, Any], resource_type: str) -> dict[str, Any]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == resource_type}
+
+
+def test_cfn_lint_finds_nothing():
+    cfn_lint = Path(sys.executable).with_name("cfn-lint")
+    result = subprocess.run([str(cfn_lint), str(TEMPLATE)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_sam_transform_produces_the_expected_resources(cloudformation):
+    types = {resource["Type"] for resource in cloudformation["Resources"].values()}
+    assert {
+        "AWS::S3::Bucket",
+        "AWS::DynamoDB::Table",
+        "AWS::SNS::Topic",
+        "AWS::Lambda::LayerVersion",
+        "AWS::Lambda::Function",
+        "AWS::Lambda::Permission",
+        "AWS::IAM::Role",
+    } <= types
+
+
+def test_uploads_to_imports_prefix_trigger_the_import_check_function(cloudformation):
+    bucket = cloudformation["Resources"]["ImportsBucket"]
+
+    [trigger] = bucket["Properties"]["NotificationConfiguration"]["LambdaConfigurations"]
+
+    assert trigger["Event"] == "s3:ObjectCreated:*"
+    assert trigger["Function"] == {"Fn::GetAtt": ["ImportCheckFunction", "Arn"]}
+    assert trigger["Filter"]["S3Key"]["Rules"] == [{"Name": "prefix", "Value": "imports/"}]
+
+
+def test_the_function_policy_names_the_imports_bucket_without_a_ref(cloudformation, sam_template):
+    # A !Ref ImportsBucket in the policy would close the cycle bucket -> permission -> function -> role.
+    role = cloudformation["Resources"]["ImportCheckFunctionRole"]
+    assert "ImportsBucket" not in str(role)
+    bucket_name = sam_template["Resources"]["ImportsBucket"]["Properties"]["BucketName"]
+    assert bucket_name == {"Fn::Sub": "${AWS::StackName}-imports-${AWS::AccountId}-${AWS::Region}"}
+    assert str(bucket_name) in str(role)
+
+
+def test_import_check_function_configuration(cloudformation):
+    function = cloudformation["Resources"]["ImportCheckFunction"]["Properties"]
+
+    assert function["Handler"] == "app.lambda_handler"
+    assert function["Runtime"] == "python3.12"
+    assert function["Timeout"] == 900
+    assert function["MemorySize"] >= 1024
+    assert function["EphemeralStorage"] == {"Size": 2048}
+    assert function["Layers"] == [
+        {"Ref": next(iter(resources_of_type(cloudformation, "AWS::Lambda::LayerVersion")))}
+    ]
+    assert function["Environment"]["Variables"]["TABLE_NAME"] == {"Ref": "Table"}
+    assert function["Environment"]["Variables"]["FLAG_TOPIC_ARN"] == {"Ref": "FlagTopic"}
+
+
+def test_every_function_has_powertools_logger_tracer_and_metrics(cloudformation):
+    functions = resources_of_type(cloudformation, "AWS::Lambda::Function")
+    assert functions
+    for function in functions.values():
+        properties = function["Properties"]
+        assert properties["TracingConfig"] == {"Mode": "Active"}
+        variables = properties["Environment"]["Variables"]
+        assert variables["POWERTOOLS_SERVICE_NAME"] == "listguard"
+        assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "Listguard"
+        assert variables["POWERTOOLS_LOG_LEVEL"] == "INFO"
+
+
+def test_the_single_table_has_the_keys_and_indexes_the_repository_uses(cloudformation):
+    table = cloudformation["Resources"]["Table"]["Properties"]
+
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["KeySchema"] == [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ]
+    indexes = {index["IndexName"]: index for index in table["GlobalSecondaryIndexes"]}
+    for name in ("gsi1", "gsi2"):
+        assert indexes[name]["KeySchema"] == [
+            {"AttributeName": f"{name}pk", "KeyType": "HASH"},
+            {"AttributeName": f"{name}sk", "KeyType": "RANGE"},
+        ]
+        assert indexes[name]["Projection"] == {"ProjectionType": "ALL"}
+
+
+def test_the_core_layer_is_built_from_layers_core(sam_template):
+    layer = sam_template["Resources"]["CoreLayer"]
+    assert layer["Properties"]["ContentUri"] == "layers/core"
+    assert layer["Metadata"]["BuildMethod"] == "python3.12"
+
+
+def test_outputs(cloudformation):
+    assert {
+        "ImportsBucketName",
+        "TableName",
+        "ExportsBucketName",
+        "FlagTopicArn",
+        "ImportCheckFunctionName",
+    } <= set(cloudformation["Outputs"])
