@@ -20,3 +20,7 @@ app.add_typer(local.app, name="local")
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

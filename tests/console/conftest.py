@@ -1,30 +1,15 @@
-"""Helpers to run `listguard verify` as a user would: in-process (CliRunner, fast) or as a real subprocess."""
+"""Fixtures that run `listguard verify` as a user would: in-process (CliRunner, fast) or as a real process."""
 
 from __future__ import annotations
 
 import subprocess
-import sys
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
 from listguard_console.cli import app
-
-#: The installed console script, next to the test run's Python (the venv's bin/).
-LISTGUARD = Path(sys.executable).parent / "listguard"
-
-
-@dataclass(frozen=True)
-class Run:
-    exit_code: int
-    stdout: str
-    stderr: str
-
-
-RunVerify = Callable[..., Run]
+from typer.testing import CliRunner
+from verify_helpers import LISTGUARD, Run, RunVerify
 
 
 @pytest.fixture
@@ -48,16 +33,3 @@ def verify_subprocess() -> RunVerify:
         return Run(finished.returncode, finished.stdout, finished.stderr)
 
     return run
-
-
-def contact_csv(path: Path, emails: Sequence[str], *, opt_ins: Sequence[str] | None = None) -> Path:
-    """A contact file with an email column, a name and an opt-in column (yes unless told)."""
-    consent = opt_ins if opt_ins is not None else ["yes"] * len(emails)
-    lines = ["email,first_name,opt_in"]
-    lines += [f"{email},Name{n},{given}" for n, (email, given) in enumerate(zip(emails, consent, strict=True))]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
-
-
-def valid_addresses(count: int, domain: str = "example.com") -> list[str]:
-    return [f"person{n}@{domain}" for n in range(count)]

@@ -7,14 +7,16 @@ import gzip
 import io
 import json
 import os
+import signal
+import subprocess
+import time
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from listguard.verification import Outcome, Verdict
-
-from .conftest import RunVerify, contact_csv, valid_addresses
+from listguard.verification import Batch, Outcome, Verdict, Verification
+from verify_helpers import LISTGUARD, RunVerify, contact_csv, valid_addresses
 
 REPORT_KEYS = {
     "rows",
@@ -47,7 +49,9 @@ def assert_one_error_line(stderr: str) -> None:
 # -- files that are processed: exit 0 whatever the outcome --------------------------------------
 
 
-def test_json_report_holds_every_verdict_and_the_file_facts(tmp_path: Path, verify_command: RunVerify) -> None:
+def test_json_report_holds_every_verdict_and_the_file_facts(
+    tmp_path: Path, verify_command: RunVerify
+) -> None:
     # Given a small, clean contact file
     contacts = contact_csv(tmp_path / "contacts.csv", valid_addresses(7))
 
@@ -57,7 +61,7 @@ def test_json_report_holds_every_verdict_and_the_file_facts(tmp_path: Path, veri
     # Then stdout is one JSON object with every verdict name and the file's facts
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
-    assert REPORT_KEYS <= report.keys()
+    assert report.keys() >= REPORT_KEYS
     assert set(report["verdicts"]) == {verdict.value for verdict in Verdict}
     assert report["rows"] == 7
     assert report["verdicts"]["valid"] == 7
@@ -84,7 +88,9 @@ def test_a_dirty_file_is_declined_and_still_exits_0(tmp_path: Path, verify_comma
     assert reason["value"] >= reason["threshold"]
 
 
-def test_existing_contacts_decide_whether_a_check_is_required(tmp_path: Path, verify_command: RunVerify) -> None:
+def test_existing_contacts_decide_whether_a_check_is_required(
+    tmp_path: Path, verify_command: RunVerify
+) -> None:
     # Given 1,200 new contacts (at least the 1,000 the rule asks for)
     contacts = contact_csv(tmp_path / "big.csv", valid_addresses(1_200))
 
@@ -100,9 +106,13 @@ def test_existing_contacts_decide_whether_a_check_is_required(tmp_path: Path, ve
 
 def test_blocklist_file_marks_its_addresses_blocklisted(tmp_path: Path, verify_command: RunVerify) -> None:
     # Given a blocklist with a comment, a blank line, a plain address and a CSV line
-    contacts = contact_csv(tmp_path / "contacts.csv", ["kept@example.com", "Gone@Example.com", "also@example.org"])
+    contacts = contact_csv(
+        tmp_path / "contacts.csv", ["kept@example.com", "Gone@Example.com", "also@example.org"]
+    )
     blocklist = tmp_path / "blocklist.txt"
-    blocklist.write_text("# unsubscribed last year\n\ngone@example.com\nalso@example.org,complaint,2024-01-02\n")
+    blocklist.write_text(
+        "# unsubscribed last year\n\ngone@example.com\nalso@example.org,complaint,2024-01-02\n"
+    )
 
     # When the file is verified with that blocklist
     result = verify_command(contacts, "--json", "--blocklist", blocklist, "--rows-out", tmp_path / "rows.csv")
@@ -111,12 +121,18 @@ def test_blocklist_file_marks_its_addresses_blocklisted(tmp_path: Path, verify_c
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["verdicts"]["blocklisted"] == 2
     verdicts = {row["email"]: row["verdict"] for row in read_rows_file(tmp_path / "rows.csv")}
-    assert verdicts == {"kept@example.com": "valid", "Gone@Example.com": "blocklisted", "also@example.org": "blocklisted"}
+    assert verdicts == {
+        "kept@example.com": "valid",
+        "Gone@Example.com": "blocklisted",
+        "also@example.org": "blocklisted",
+    }
 
 
 def test_require_consent_flags_rows_without_an_opt_in(tmp_path: Path, verify_command: RunVerify) -> None:
     # Given two contacts, one without an opt-in
-    contacts = contact_csv(tmp_path / "contacts.csv", ["yes@example.com", "silent@example.com"], opt_ins=["yes", ""])
+    contacts = contact_csv(
+        tmp_path / "contacts.csv", ["yes@example.com", "silent@example.com"], opt_ins=["yes", ""]
+    )
 
     # When verified with and without --require-consent
     without_flag = json.loads(verify_command(contacts, "--json").stdout)
@@ -128,9 +144,17 @@ def test_require_consent_flags_rows_without_an_opt_in(tmp_path: Path, verify_com
     assert with_flag["verdicts"]["valid"] == 1
 
 
-def test_rows_file_has_one_line_per_data_row_numbered_from_1(tmp_path: Path, verify_command: RunVerify) -> None:
+def test_rows_file_has_one_line_per_data_row_numbered_from_1(
+    tmp_path: Path, verify_command: RunVerify
+) -> None:
     # Given a file with a typo domain, a duplicate, an invalid address holding a comma and a quote
-    emails = ["ann@example.com", "bob@yahho.com", "ANN@example.com", '"odd, ""one""@example.com"', "cy@example.com"]
+    emails = [
+        "ann@example.com",
+        "bob@yahho.com",
+        "ANN@example.com",
+        '"odd, ""one""@example.com"',
+        "cy@example.com",
+    ]
     contacts = contact_csv(tmp_path / "contacts.csv", emails)
     rows_out = tmp_path / "out" / "rows.csv"
     rows_out.parent.mkdir()
@@ -235,7 +259,13 @@ def test_file_over_the_size_limit_is_unusable(tmp_path: Path, verify_command: Ru
         (["contacts.csv", "--rows-out", "no-such-dir/rows.csv"], "rows file"),
         (["contacts.csv", "--rows-out", "contacts.csv"], "contact file itself"),
     ],
-    ids=["missing file", "directory", "missing blocklist", "rows-out in a missing directory", "rows-out = input"],
+    ids=[
+        "missing file",
+        "directory",
+        "missing blocklist",
+        "rows-out in a missing directory",
+        "rows-out = input",
+    ],
 )
 def test_bad_paths_exit_2_with_one_error_line(
     tmp_path: Path, verify_command: RunVerify, monkeypatch: pytest.MonkeyPatch, args: list[str], mentions: str
@@ -280,11 +310,9 @@ def test_ctrl_c_exits_130_and_leaves_no_rows_file(
     tmp_path: Path, verify_command: RunVerify, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a verification interrupted after its first batch
-    from listguard.verification import Verification
-
     real_batches = Verification.batches
 
-    def interrupted_batches(self: Verification):  # type: ignore[no-untyped-def]
+    def interrupted_batches(self: Verification) -> Iterator[Batch]:
         yield next(iter(real_batches(self)))
         raise KeyboardInterrupt
 
@@ -341,3 +369,30 @@ def test_installed_command_refuses_a_gzip_file_without_traceback(
     assert result.exit_code == 2
     assert_one_error_line(result.stderr)
     assert result.stdout == ""
+
+
+def test_installed_command_on_ctrl_c_exits_130_and_removes_its_temporary_file(tmp_path: Path) -> None:
+    # Given a run over a file big enough to still be running when the user presses Ctrl-C
+    contacts = contact_csv(tmp_path / "contacts.csv", valid_addresses(400_000))
+    rows_dir = tmp_path / "out"
+    rows_dir.mkdir()
+    process = subprocess.Popen(
+        [str(LISTGUARD), "verify", str(contacts), "--rows-out", str(rows_dir / "rows.csv")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # A shell's background jobs ignore SIGINT; a terminal's foreground job does not.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    deadline = time.monotonic() + 60
+    while not list(rows_dir.iterdir()) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)  # the temporary rows file appears once the check is under way
+
+    # When Ctrl-C arrives while it writes
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+
+    # Then: exit 130, one line, and no file at all in the output directory
+    assert process.returncode == 130, stderr
+    assert_one_error_line(stderr)
+    assert list(rows_dir.iterdir()) == []

@@ -1,143 +1,16 @@
-"""Handlers on moto: one mocked account per test, with the table, bucket and topic of the template.
-
-Events are the ones moto itself sends: the bucket notifies an SQS queue (a public API), and the test
-reads the event from it, URL-encoded key and all, before handing it to the handler.
-"""
+"""Handlers on moto: one mocked account per test, with the table, bucket and topic of the template."""
 
 from __future__ import annotations
 
-import importlib.util
-import json
-import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Iterator
 from types import ModuleType
-from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
-
+from functional_cloud import BUCKET, TABLE, Cloud, create_table, load_handler
 from listguard.aws import aws_clients
 from listguard.config import import_check_settings
-
-ROOT = Path(__file__).resolve().parents[2]
-TABLE = "listguard-test"
-BUCKET = "listguard-imports-test"
-
-
-def load_handler(name: str) -> ModuleType:
-    """``functions/<name>/app.py`` as a module (the folders are not packages, as in Lambda)."""
-    spec = importlib.util.spec_from_file_location(f"{name}_app", ROOT / "functions" / name / "app.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@dataclass
-class FakeLambdaContext:
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    function_name: str = "import_check"
-    memory_limit_in_mb: int = 1024
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:import_check"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 900_000
-
-
-@dataclass
-class Cloud:
-    """The mocked AWS of one test, and the things a test says about it."""
-
-    s3: Any
-    dynamodb: Any
-    sqs: Any
-    events_queue_url: str
-    flag_queue_url: str
-    handler: Callable[[dict[str, Any], Any], dict[str, Any]]
-
-    @property
-    def table(self) -> Any:
-        return self.dynamodb.Table(TABLE)
-
-    def upload(self, key: str, body: bytes) -> dict[str, Any]:
-        """Put an import file; return the S3 event that the upload produced."""
-        self.s3.put_object(Bucket=BUCKET, Key=key, Body=body)
-        messages = self.sqs.receive_message(QueueUrl=self.events_queue_url, MaxNumberOfMessages=10)
-        bodies = [json.loads(m["Body"]) for m in messages.get("Messages", [])]
-        for message in messages.get("Messages", []):
-            self.sqs.delete_message(QueueUrl=self.events_queue_url, ReceiptHandle=message["ReceiptHandle"])
-        events = [body for body in bodies if "Records" in body]
-        assert len(events) == 1, f"expected one S3 event for {key!r}, got {bodies}"
-        return events[0]
-
-    def invoke(self, event: dict[str, Any], request_id: str | None = None) -> dict[str, Any]:
-        context = FakeLambdaContext(**({"aws_request_id": request_id} if request_id else {}))
-        return self.handler(event, context)
-
-    def items(self) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"ConsistentRead": True}
-        while True:
-            page = self.table.scan(**kwargs)
-            items.extend(page["Items"])
-            if "LastEvaluatedKey" not in page:
-                return sorted(items, key=lambda item: (item["pk"], item["sk"]))
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-    def contacts(self, account: str) -> dict[str, dict[str, Any]]:
-        """The account's contacts by email key."""
-        return {
-            item["sk"].removeprefix("CONTACT#"): item
-            for item in self.items()
-            if item["pk"] == f"ACCOUNT#{account}" and item["sk"].startswith("CONTACT#")
-        }
-
-    def import_record(self, account: str, import_id: str) -> dict[str, Any]:
-        return self.table.get_item(Key={"pk": f"ACCOUNT#{account}", "sk": f"IMPORT#{import_id}"})["Item"]
-
-    def objects(self) -> dict[str, bytes]:
-        listing = self.s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])
-        return {o["Key"]: self.s3.get_object(Bucket=BUCKET, Key=o["Key"])["Body"].read() for o in listing}
-
-    def read(self, key: str) -> bytes:
-        body: bytes = self.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
-        return body
-
-    def flag_events(self) -> list[dict[str, Any]]:
-        """SNS notifications received by the topic's SQS subscriber (drained)."""
-        received: list[dict[str, Any]] = []
-        while messages := self.sqs.receive_message(QueueUrl=self.flag_queue_url, MaxNumberOfMessages=10).get(
-            "Messages"
-        ):
-            for message in messages:
-                received.append(json.loads(message["Body"]))
-                self.sqs.delete_message(QueueUrl=self.flag_queue_url, ReceiptHandle=message["ReceiptHandle"])
-        return received
-
-
-def create_table(dynamodb: Any) -> None:
-    """The single table as the template declares it: pk/sk, gsi1 (by flag), gsi2 (by import)."""
-    attributes = ["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"]
-    dynamodb.create_table(
-        TableName=TABLE,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"} for name in attributes],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": index,
-                "KeySchema": [
-                    {"AttributeName": f"{index}pk", "KeyType": "HASH"},
-                    {"AttributeName": f"{index}sk", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-            for index in ("gsi1", "gsi2")
-        ],
-    )
+from moto import mock_aws
 
 
 @pytest.fixture(scope="session")
@@ -193,3 +66,11 @@ def cloud(monkeypatch: pytest.MonkeyPatch, import_check_app: ModuleType) -> Iter
         )
         aws_clients.cache_clear()
         import_check_settings.cache_clear()
+
+
+@pytest.fixture
+def small_check_policy(monkeypatch: pytest.MonkeyPatch) -> int:
+    """The policy as deployed, with a check from 100 new contacts (instead of 1,000): checked imports of a
+    few hundred rows keep the tests fast on moto, whose reads cost about 1 ms per item."""
+    monkeypatch.setenv("LISTGUARD_CHECK_MIN_NEW_CONTACTS", "100")
+    return 100

@@ -1,9 +1,173 @@
-"""`listguard demo` (being written in this session)."""
+"""`listguard demo`: the main story, told on the local AWS built from infra/template.yaml.
+
+An account with a clean, opted-in list imports it (the check validates it); then the same account
+uploads a bought list. The S3 upload triggers the import_check function, the check declines the
+import, and its contacts land in DynamoDB flagged `declined`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Annotated, Any
 
 import typer
 
+from ..sample_data import BOUGHT, CLEAN, contact_list
 
-def demo() -> None:
-    """Not built yet."""
-    typer.echo("error: not built yet", err=True)
-    raise typer.Exit(2)
+ACCOUNT = "acme-shoes"
+
+
+def demo(
+    contacts: Annotated[int, typer.Option(help="Rows in the bought list the customer uploads.", min=1)] = 3_000,
+    existing: Annotated[int, typer.Option(help="Contacts on the account's clean list before that.", min=0)] = 2_000,
+    seed: Annotated[int, typer.Option(help="Seed of the generated lists.")] = 7,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of the story.")] = False,
+) -> None:
+    """Run the main story on the local AWS: a clean import is validated, a bought list is declined."""
+    from rich.console import Console
+
+    from ..localcloud import LOCAL_ENVIRONMENT, LocalCloud
+
+    # The functions' own logs and metrics go to stdout in-process; the story says what matters.
+    LOCAL_ENVIRONMENT.update({"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"})
+    console = Console(stderr=as_json, quiet=as_json)
+    story = _Story(console)
+    started = time.perf_counter()
+    story.title("listguard demo: the guard at the door of a shared sending platform")
+    with console.status("Deploying infra/template.yaml on the local AWS (moto)..."):
+        cloud_context = LocalCloud.start()
+        cloud = cloud_context.__enter__()
+    try:
+        story.deployed(cloud.outputs, time.perf_counter() - started)
+        bucket = cloud.outputs["ImportsBucketName"]
+        runs: list[dict[str, Any]] = []
+        if existing:
+            story.step(
+                f"1. {ACCOUNT} imports its own list: {existing:,} opted-in customers",
+                "A first import into an empty list is large by definition, so the check runs.",
+            )
+            runs.append(_upload(cloud, bucket, "customers-2025", contact_list(existing, mix=CLEAN, seed=seed)))
+            story.import_result(runs[-1])
+        story.step(
+            f"2. {ACCOUNT} uploads a bought list: {contacts:,} 'spring leads'",
+            f"{contacts:,} new contacts against a list of {existing:,}: the verification check is required.",
+        )
+        bought = contact_list(contacts, mix=BOUGHT, seed=seed + 1, start=existing)
+        runs.append(_upload(cloud, bucket, "spring-leads", bought))
+        story.import_result(runs[-1])
+        flagged = _flagged_contacts(cloud, runs[-1]["summary"].get("outcome"))
+        story.flagged(flagged)
+        story.closing(time.perf_counter() - started)
+        if as_json:
+            typer.echo(json.dumps({"account": ACCOUNT, "outputs": cloud.outputs, "imports": runs,
+                                   "flagged_sample": flagged}, default=str))
+    finally:
+        cloud_context.__exit__(None, None, None)
+
+
+def _upload(cloud: Any, bucket: str, import_id: str, body: bytes) -> dict[str, Any]:
+    """Upload one import; the S3 event runs import_check before put_object returns (moto)."""
+    key = f"imports/{ACCOUNT}/{import_id}.csv"
+    s3 = cloud.client("s3")
+    started = time.perf_counter()
+    s3.put_object(Bucket=bucket, Key=key, Body=body)
+    seconds = time.perf_counter() - started
+    summary_key = f"reports/{ACCOUNT}/{import_id}.json"
+    summary = json.loads(s3.get_object(Bucket=bucket, Key=summary_key)["Body"].read())
+    return {"key": key, "bytes": len(body), "seconds": round(seconds, 2), "summary_key": summary_key,
+            "rows_report_key": f"reports/{ACCOUNT}/{import_id}.rows.csv", "summary": summary}
+
+
+def _flagged_contacts(cloud: Any, outcome: str | None, limit: int = 6) -> list[dict[str, Any]]:
+    """A few contacts of the account read back from DynamoDB (gsi1), flagged by the last import."""
+    from boto3.dynamodb.conditions import Key
+    from listguard.contacts import FlagStatus, flag_gsi_pk
+
+    flag = FlagStatus.DECLINED if outcome == "declined" else FlagStatus.PENDING
+    table = cloud.resource("dynamodb").Table(cloud.outputs["TableName"])
+    response = table.query(
+        IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq(flag_gsi_pk(ACCOUNT, flag)), Limit=limit
+    )
+    columns = ("email", "flag_status", "subscription_status", "verdict", "row")
+    return [{column: item.get(column) for column in columns} for item in response["Items"]]
+
+
+class _Story:
+    """What the demo says on screen."""
+
+    def __init__(self, console: Any) -> None:
+        self.console = console
+
+    def title(self, text: str) -> None:
+        from rich.rule import Rule
+
+        self.console.print(Rule(f"[bold]{text}"))
+
+    def deployed(self, outputs: dict[str, str], seconds: float) -> None:
+        from rich.table import Table
+
+        table = Table(title=f"Stack 'listguard' deployed from infra/template.yaml in {seconds:.1f} s",
+                      show_header=True, header_style="bold")
+        table.add_column("output")
+        table.add_column("value")
+        for key, value in sorted(outputs.items()):
+            table.add_row(key, value)
+        self.console.print(table)
+
+    def step(self, heading: str, detail: str) -> None:
+        self.console.print()
+        self.console.print(f"[bold cyan]{heading}[/]")
+        self.console.print(f"   {detail}")
+
+    def import_result(self, run: dict[str, Any]) -> None:
+        from rich.table import Table
+
+        summary = run["summary"]
+        self.console.print(
+            f"   uploaded s3://.../{run['key']} ({run['bytes'] / 1e3:,.0f} kB) -> S3 event -> import_check "
+            f"({run['seconds']:.1f} s)"
+        )
+        if summary.get("status") == "rejected":
+            self.console.print(f"   [red]rejected[/]: {summary.get('error')}")
+            return
+        table = Table(show_header=True, header_style="bold", box=None, padding=(0, 2))
+        table.add_column("verdict")
+        table.add_column("rows", justify="right")
+        table.add_column("share", justify="right")
+        rows = summary["rows"] or 1
+        for verdict, count in summary["verdicts"].items():
+            if count:
+                table.add_row(verdict, f"{count:,}", f"{count / rows:.1%}")
+        self.console.print(table)
+        colour = {"validated": "green", "declined": "red", "manual_review": "yellow"}.get(summary["outcome"], "white")
+        required = "required" if summary["verification_required"] else "not required"
+        self.console.print(
+            f"   check {required}; outcome [bold {colour}]{summary['outcome']}[/] "
+            f"(import status: {summary.get('status', '?')})"
+        )
+        for reason in summary["reasons"]:
+            self.console.print(f"   rule [bold]{reason['rule']}[/]: {reason['message']}")
+        self.console.print(f"   reports: {run['summary_key']} and {run['rows_report_key']}")
+
+    def flagged(self, contacts: list[dict[str, Any]]) -> None:
+        from rich.table import Table
+
+        self.console.print()
+        self.console.print("[bold cyan]3. The contacts in DynamoDB[/] (gsi1: contacts by flag status)")
+        if not contacts:
+            self.console.print("   no flagged contacts")
+            return
+        table = Table(show_header=True, header_style="bold", box=None, padding=(0, 2))
+        for column in ("email", "flag_status", "subscription_status", "verdict", "row"):
+            table.add_column(column)
+        for contact in contacts:
+            table.add_row(*(str(contact.get(c, "")) for c in ("email", "flag_status", "subscription_status", "verdict", "row")))
+        self.console.print(table)
+        self.console.print("   Declined contacts cannot be mailed until they are deleted and reimported clean.")
+
+    def closing(self, seconds: float) -> None:
+        from rich.rule import Rule
+
+        self.console.print()
+        self.console.print(Rule(f"done in {seconds:.1f} s: everything ran on the local AWS, nothing left this machine"))

@@ -13,18 +13,17 @@ from __future__ import annotations
 
 import functools
 import os
-import re
+import secrets
 import sys
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Annotated, NoReturn
+from typing import IO, TYPE_CHECKING, Annotated, NoReturn, Protocol
 
 import typer
 
 if TYPE_CHECKING:
-    from listguard.verification import Batch, ImportReport, Policy, Verification
+    from listguard.verification import Batch, ImportReport, Policy, Verdict, Verification
 
 # The line terminator of the csv module (and RFC 4180): the rows file reads like csv.writer's output.
 LINE_END = "\r\n"
@@ -35,6 +34,7 @@ PROGRESS_MIN_BYTES = 5 * 1024 * 1024
 EXIT_UNUSABLE = 2
 EXIT_INTERRUPTED = 130
 EXIT_INTERNAL_ERROR = 1
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a command killed by it
 DEBUG_VARIABLE = "LISTGUARD_DEBUG"
 
 OUTCOME_STYLES = {"validated": "bold green", "manual_review": "bold yellow", "declined": "bold red"}
@@ -88,6 +88,7 @@ def verify(
         report, policy = _run(file, existing_contacts, blocklist, require_consent, rows_out)
         if as_json:
             sys.stdout.write(report.model_dump_json(indent=2) + "\n")
+            sys.stdout.flush()  # here, where a broken pipe is handled, not at interpreter exit
         else:
             _print_report(file, report, policy, rows_out)
     except CommandError as error:
@@ -97,6 +98,10 @@ def verify(
             "interrupted; no rows file was left behind: run the command again to check the file",
             EXIT_INTERRUPTED,
         )
+    except BrokenPipeError:
+        # The reader went away (`listguard verify FILE | head`): stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(EXIT_BROKEN_PIPE) from None
     except Exception as error:
         # A bug, not the user's doing: still one line, with a way to see the traceback.
         if os.environ.get(DEBUG_VARIABLE):
@@ -126,6 +131,8 @@ def _run(
     blocked = _read_blocklist(blocklist) if blocklist is not None else frozenset()
     if rows_out is not None and _same_file(file, rows_out):
         raise CommandError(f"--rows-out {rows_out} is the contact file itself: give another path")
+    if rows_out is not None and rows_out.is_dir():
+        raise CommandError(f"--rows-out {rows_out} is a directory: give the path of a CSV file to write")
     try:
         policy = Policy()
     except ValidationError as error:
@@ -217,17 +224,18 @@ def _write_rows_file(path: Path, batches: Iterable[Batch]) -> None:
     """
     from listguard.verification import REPORT_COLUMNS
 
-    directory = path.parent
-    try:
-        handle, temporary_name = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".part")
-    except OSError as error:
-        raise CommandError(f"cannot write the rows file {path}: {error.strerror}") from None
-    temporary = Path(temporary_name)
+    # A hidden name beside the target (same file system, so the rename is atomic); "x" mode creates
+    # it with the user's umask, like any file the user writes.
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
     try:
         # errors="replace": an address with undecodable bytes must not stop a million-row report.
-        with open(
-            handle, "w", encoding="utf-8", errors="replace", newline="", buffering=WRITE_BUFFER_BYTES
-        ) as out:
+        out = open(  # noqa: SIM115 (closed by the with block below)
+            temporary, "x", encoding="utf-8", errors="replace", newline="", buffering=WRITE_BUFFER_BYTES
+        )
+    except OSError as error:
+        raise CommandError(f"cannot write the rows file {path}: {error.strerror}") from None
+    try:
+        with out:
             out.write(",".join(REPORT_COLUMNS) + LINE_END)
             for batch in batches:
                 _write_batch(out, batch)
@@ -240,8 +248,23 @@ def _write_rows_file(path: Path, batches: Iterable[Batch]) -> None:
         raise
 
 
-def _write_batch(out: IO[str], batch: Batch) -> None:
-    """One batch of rows, written exactly as ``csv.writer`` would write them, about three times faster.
+class ReportColumns(Protocol):
+    """The columns of a batch that go into the rows file (``listguard.verification.Batch`` has them)."""
+
+    @property
+    def rows(self) -> range: ...
+    @property
+    def emails(self) -> list[str]: ...
+    @property
+    def verdicts(self) -> list[Verdict]: ...
+    @property
+    def reasons(self) -> list[str]: ...
+    @property
+    def suggestions(self) -> list[str]: ...
+
+
+def _write_batch(out: IO[str], batch: ReportColumns) -> None:
+    """One batch of rows, written exactly as ``csv.writer`` would write them, about twice as fast.
 
     This is the hot path (once per data row). The columns are joined by C-level calls only (``map``,
     ``zip``, ``str.join``: no Python code per row). Quoting is settled a column at a time: one
@@ -257,22 +280,26 @@ def _write_batch(out: IO[str], batch: Batch) -> None:
         strict=True,
     )
     out.write(LINE_END.join(map(",".join, columns)))
-    if batch:
+    if batch.rows:
         out.write(LINE_END)
 
 
-# csv.writer's QUOTE_MINIMAL: a field with the separator, the quote or a line break is quoted.
-_needs_quotes = re.compile(r'[,"\r\n]').search
+def _needs_quotes(text: str) -> bool:
+    """csv.writer's QUOTE_MINIMAL: a field with the separator, the quote or a line break is quoted.
+
+    Four substring tests, not a regular expression: they scan a whole column about five times faster.
+    """
+    return "," in text or '"' in text or "\n" in text or "\r" in text
 
 
 def _csv_column(values: list[str], quote: Callable[[str], str]) -> list[str] | Iterator[str]:
-    if _needs_quotes("".join(values)) is None:
+    if not _needs_quotes("".join(values)):
         return values
     return map(quote, values)
 
 
 def _csv_field(value: str) -> str:
-    if _needs_quotes(value) is None:
+    if not _needs_quotes(value):
         return value
     return '"' + value.replace('"', '""') + '"'
 

@@ -10,9 +10,10 @@ with LocalCloud.serve(port=4566) as cloud: # behind http://127.0.0.1:4566 (`list
 
 from .cloud import MOTO_CONFIG, REGION, STACK_NAME, LocalCloud, connect
 from .deploy import LocalCloudError
-from .routing import ROUTES, HandlerRoute
+from .routing import LOCAL_ENVIRONMENT, ROUTES, HandlerRoute
 
 __all__ = [
+    "LOCAL_ENVIRONMENT",
     "MOTO_CONFIG",
     "REGION",
     "ROUTES",

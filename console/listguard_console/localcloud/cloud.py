@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, cast
 if TYPE_CHECKING:
     from moto.core.config import DefaultConfig
 
-from . import routing
+from . import routing, speedups
 from .deploy import LocalCloudError, deploy
 from .template import find_root
 
@@ -47,11 +47,26 @@ class LocalCloud:
             self._clients[service] = _boto3_client(service, self.region, self.endpoint_url)
         return self._clients[service]
 
+    def resource(self, service: str) -> Any:
+        """A boto3 resource (e.g. a DynamoDB Table) on this local cloud."""
+        import boto3
+
+        if self.endpoint_url is None:
+            return boto3.resource(service, region_name=self.region)
+        return boto3.resource(
+            service,
+            region_name=self.region,
+            endpoint_url=self.endpoint_url,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+
     @classmethod
     @contextlib.contextmanager
     def start(cls, root: Path | None = None, region: str = REGION) -> Iterator[LocalCloud]:
         """In process: ``with LocalCloud.start() as cloud:`` mocks AWS with moto and deploys the stack."""
         routing.install()
+        speedups.install()
         with _mock_aws():
             yield _deploy(root or find_root(), region, endpoint_url=None)
 
@@ -70,6 +85,7 @@ class LocalCloud:
         # The ASL interpreter calls Lambda back on localhost:$MOTO_PORT: it must be this server's port.
         os.environ["MOTO_PORT"] = str(port)
         routing.install()
+        speedups.install()
         # The handlers run inside this process (routing): with moto's in-process mock on, their AWS calls
         # reach the same backends without HTTP, so an invocation that triggers another one synchronously
         # (S3 notification, SNS subscription) stays on one thread instead of waiting on a server thread.

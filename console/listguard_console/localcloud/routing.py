@@ -46,6 +46,10 @@ class HandlerRoute:
 # Deployed function name -> its source. Filled by the deploy; tests may point an entry elsewhere.
 ROUTES: dict[str, HandlerRoute] = {}
 
+# Applied over every function's own environment. No X-Ray daemon runs locally (as with `sam local`),
+# so tracing is off; the demo quietens the functions' logs here too.
+LOCAL_ENVIRONMENT: dict[str, str] = {"POWERTOOLS_TRACE_DISABLED": "true"}
+
 
 @dataclass
 class LambdaContext:
@@ -156,6 +160,7 @@ def _invoke_lambda_in_process(function: Any, event: Any = None) -> tuple[str, bo
         "AWS_DEFAULT_REGION": function.region,
         "_HANDLER": route.handler,
         **{name: str(value) for name, value in (function.environment_vars or {}).items()},
+        **LOCAL_ENVIRONMENT,
     }
     try:
         result = invoke(route, event, context, environment)

@@ -7,7 +7,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from itertools import compress, repeat
-from operator import eq, gt, is_, ne
+from operator import contains, eq, gt, is_, ne
 from typing import BinaryIO
 
 from .domains import ROLE_LOCAL_PARTS, is_disposable, is_role_account, typo_correction
@@ -33,12 +33,6 @@ NO_CONSENT_VALUES = frozenset("0 false no n f off none null unsubscribed optout 
 
 
 _fast_address = FAST_ADDRESS.fullmatch
-#: Matches an address whose local part is a role name (with or without a +tag): a cheap screen.
-_role_account_address = re.compile(
-    r"(?:%s)(?:\+[^@]*)?@" % "|".join(re.escape(name) for name in sorted(ROLE_LOCAL_PARTS, key=len, reverse=True)),
-    re.IGNORECASE,
-).match
-
 
 def normalize_address(address: str) -> str:
     """The identity of an address: trimmed, NFC-normalised and case-folded (duplicates, blocklist)."""
@@ -244,7 +238,10 @@ class _Classifier:
         needs_rules.update(compress(indices, map(ne, first_rows, rows)))
         if self.blocklist:
             needs_rules.update(compress(indices, map(self.blocklist.__contains__, keys)))
-        needs_rules.update(compress(indices, map(_role_account_address, emails)))
+        # Role accounts: the local part, lower-cased, is a role name; a +tag sends the row to the rules.
+        local_parts = [match[1] if match else "" for match in matches]
+        needs_rules.update(compress(indices, map(ROLE_LOCAL_PARTS.__contains__, map(str.lower, local_parts))))
+        needs_rules.update(compress(indices, map(contains, local_parts, repeat("+"))))
         if self.require_consent:
             needs_rules.update(compress(indices, map(self._lacks_consent, records.fields)))
 
