@@ -44,6 +44,7 @@ def main() -> int:
 
     baseline_seconds, baseline_cpu = _baseline(path)
     command_seconds, command_cpu, peak_mb, report = _command(path)
+    startup_seconds = _startup()
 
     rows = report["rows"]
     baseline_rate = args.rows / baseline_seconds
@@ -64,6 +65,7 @@ def main() -> int:
         "command_cpu_seconds": round(command_cpu, 2),
         "cpu_speedup": round(cpu_speedup, 1),
         "peak_memory_mb": round(peak_mb, 1),
+        "startup_seconds": round(startup_seconds, 2),
         "goals": {"speedup_at_least": MIN_SPEEDUP, "peak_memory_mb_below": MAX_PEAK_MB},
         "pass": {"speed": speed_ok, "memory": memory_ok},
         "verdicts": report["verdicts"],
@@ -78,6 +80,9 @@ def main() -> int:
     print(f"speed-up:           {speedup:>12.1f}x      goal >= {MIN_SPEEDUP:.0f}x       {_mark(speed_ok)}")
     cpu = f"{baseline_cpu:.2f} s / {command_cpu:.2f} s of CPU, for information"
     print(f"cpu speed-up:       {cpu_speedup:>12.1f}x      ({cpu})")
+    print(
+        f"startup:            {startup_seconds:>12.2f} s      (the command on a one-row file, included above)"
+    )
     print(f"peak memory:        {peak_mb:>12.1f} MB     goal < {MAX_PEAK_MB:.0f} MB     {_mark(memory_ok)}")
     counts = ", ".join(f"{name} {count:,}" for name, count in report["verdicts"].items() if count)
     print(f"sanity: outcome {report['outcome']}; verdicts: {counts}")
@@ -97,12 +102,17 @@ def _baseline(path: Path) -> tuple[float, float]:
     return time.perf_counter() - started, time.process_time() - started_cpu
 
 
-def _command(path: Path) -> tuple[float, float, float, dict]:
-    """Wall and CPU seconds, peak resident memory (MB) of the whole command, and its JSON report."""
+def _listguard() -> str:
     listguard = Path(sys.executable).parent / "listguard"
     command = str(listguard) if listguard.exists() else shutil.which("listguard")
     if command is None:
         raise SystemExit("error: the listguard command is not installed: run `make venv` first")
+    return command
+
+
+def _command(path: Path) -> tuple[float, float, float, dict]:
+    """Wall and CPU seconds, peak resident memory (MB) of the whole command, and its JSON report."""
+    command = _listguard()
     rows_out = DATA / "rows-out.csv"
     started = time.perf_counter()
     finished = subprocess.run(
@@ -115,6 +125,18 @@ def _command(path: Path) -> tuple[float, float, float, dict]:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     peak_mb = usage.ru_maxrss / 1024  # KiB on Linux
     return seconds, usage.ru_utime + usage.ru_stime, peak_mb, json.loads(finished.stdout)
+
+
+def _startup() -> float:
+    """Best of three wall times of the command on a one-row file: interpreter, imports, report."""
+    tiny = DATA / "one-row.csv"
+    tiny.write_text("email\nann@example.com\n")
+    times = []
+    for _ in range(3):
+        started = time.perf_counter()
+        subprocess.run([_listguard(), "verify", str(tiny), "--json"], capture_output=True, check=True)
+        times.append(time.perf_counter() - started)
+    return min(times)
 
 
 def _mark(ok: bool) -> str:

@@ -128,6 +128,21 @@ def test_blocklist_file_marks_its_addresses_blocklisted(tmp_path: Path, verify_c
     }
 
 
+def test_blocklist_exported_as_csv_uses_its_email_column(tmp_path: Path, verify_command: RunVerify) -> None:
+    # Given a blocklist exported from another tool: a header row, the address in the second column
+    contacts = contact_csv(tmp_path / "contacts.csv", ["kept@example.com", "gone@example.com"])
+    blocklist = tmp_path / "export.csv"
+    blocklist.write_text('name,Email,reason\n"Lee, Ann",gone@example.com,hard bounce\n')
+
+    # When the file is verified with that blocklist
+    result = verify_command(contacts, "--json", "--blocklist", blocklist)
+
+    # Then only the exported address is blocklisted
+    assert result.exit_code == 0, result.stderr
+    verdicts = json.loads(result.stdout)["verdicts"]
+    assert (verdicts["blocklisted"], verdicts["valid"]) == (1, 1)
+
+
 def test_require_consent_flags_rows_without_an_opt_in(tmp_path: Path, verify_command: RunVerify) -> None:
     # Given two contacts, one without an opt-in
     contacts = contact_csv(

@@ -70,7 +70,7 @@ class Cloud:
         return events[0]
 
     def invoke(self, event: dict[str, Any], request_id: str | None = None) -> dict[str, Any]:
-        context = FakeLambdaContext(**({"aws_request_id": request_id} if request_id else {}))
+        context = FakeLambdaContext(aws_request_id=request_id) if request_id else FakeLambdaContext()
         return self.handler(event, context)
 
     def items(self) -> list[dict[str, Any]]:

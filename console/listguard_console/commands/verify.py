@@ -11,6 +11,7 @@ The engine, pydantic and rich are imported inside the command, not at module lev
 
 from __future__ import annotations
 
+import csv
 import functools
 import os
 import secrets
@@ -39,6 +40,7 @@ DEBUG_VARIABLE = "LISTGUARD_DEBUG"
 
 OUTCOME_STYLES = {"validated": "bold green", "manual_review": "bold yellow", "declined": "bold red"}
 SEPARATOR_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+BLOCKLIST_EMAIL_HEADERS = frozenset({"email", "email address", "emailaddress", "address"})
 
 
 class CommandError(Exception):
@@ -46,7 +48,10 @@ class CommandError(Exception):
 
 
 def verify(
-    file: Annotated[Path, typer.Argument(help="The contact file to check (CSV or TXT).", show_default=False)],
+    file: Annotated[
+        Path,
+        typer.Argument(metavar="FILE", help="The contact file to check (CSV or TXT).", show_default=False),
+    ],
     existing_contacts: Annotated[
         int,
         typer.Option(
@@ -61,8 +66,8 @@ def verify(
         typer.Option(
             "--blocklist",
             metavar="FILE",
-            help="The account's blocklist: one address per line (or a CSV whose first column is the "
-            "address); blank lines and # comments are ignored.",
+            help="The account's blocklist: one address per line, or a CSV export (its email column is "
+            "used); blank lines and # comments are ignored.",
         ),
     ] = None,
     require_consent: Annotated[
@@ -95,7 +100,7 @@ def verify(
         _fail(str(error), EXIT_UNUSABLE)
     except KeyboardInterrupt:
         _fail(
-            "interrupted; no rows file was left behind: run the command again to check the file",
+            "interrupted: the check did not finish and left no rows file; run it again to check the file",
             EXIT_INTERRUPTED,
         )
     except BrokenPipeError:
@@ -186,18 +191,23 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def _read_blocklist(path: Path) -> frozenset[str]:
-    """Addresses from a plain list (one a line) or a CSV whose first field is the address."""
+    """Addresses from a plain list (one a line) or a CSV export (its email column, else its first).
+
+    Blank lines and ``#`` comments are skipped. A first line without an ``@`` is a header row.
+    """
     _readable_file_size(path, "blocklist")
     try:
         text = path.read_text(encoding="utf-8-sig", errors="replace")
     except OSError as error:
         raise CommandError(f"cannot read the blocklist {path}: {error.strerror}") from None
-    addresses = set()
-    for line in text.splitlines():
-        address = line.split(",", 1)[0].strip().strip('"').strip()
-        if address and not address.startswith("#"):
-            addresses.add(address)
-    return frozenset(addresses)
+    lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    records = list(csv.reader(lines))
+    column = 0
+    if records and "@" not in lines[0]:
+        header = [name.strip().lower().replace("-", "").replace("_", " ") for name in records.pop(0)]
+        column = next((i for i, name in enumerate(header) if name in BLOCKLIST_EMAIL_HEADERS), 0)
+    addresses = (record[column].strip() for record in records if len(record) > column)
+    return frozenset(address for address in addresses if address)
 
 
 def _with_progress(verification: Verification, size: int) -> Iterator[Batch]:
@@ -311,15 +321,16 @@ _csv_field_cached = functools.lru_cache(maxsize=1 << 16)(_csv_field)
 def _print_report(file: Path, report: ImportReport, policy: Policy, rows_out: Path | None) -> None:
     from listguard.verification import BOUNCE_VERDICTS, Verdict
     from rich.console import Console
+    from rich.markup import escape  # file names and column names are the user's: never markup
     from rich.table import Table
 
     console = Console(highlight=False)
     bounce_names = {verdict.value for verdict in BOUNCE_VERDICTS}
-    console.print(f"[bold]listguard verify[/] {file}")
+    console.print(f"[bold]listguard verify[/] {escape(str(file))}")
     separator = SEPARATOR_NAMES.get(report.separator, repr(report.separator))
     console.print(
         f"  {report.rows:,} rows · encoding {report.encoding} · separator {separator} · "
-        f"email column [bold]{report.email_column}[/] · {report.file_bytes / 1_048_576:,.1f} MB"
+        f"email column [bold]{escape(report.email_column)}[/] · {report.file_bytes / 1_048_576:,.1f} MB"
     )
 
     table = Table(title="Verdicts", title_justify="left", show_footer=True)
@@ -340,12 +351,13 @@ def _print_report(file: Path, report: ImportReport, policy: Policy, rows_out: Pa
     style = OUTCOME_STYLES.get(report.outcome.value, "bold")
     console.print(f"  outcome: [{style}]{report.outcome.value}[/]")
     for reason in report.reasons:
+        reason_style = OUTCOME_STYLES.get(reason.outcome.value, "bold")
         console.print(
             f"    • {reason.rule}: {reason.value:.2%} (threshold {reason.threshold:.2%}) → "
-            f"[{OUTCOME_STYLES.get(reason.outcome.value, 'bold')}]{reason.outcome.value}[/]: {reason.message}"
+            f"[{reason_style}]{reason.outcome.value}[/]: {escape(reason.message)}"
         )
     if rows_out is not None:
-        console.print(f"  rows written to {rows_out}")
+        console.print(f"  rows written to {escape(str(rows_out))}")
 
 
 def _why_check(report: ImportReport, policy: Policy) -> str:

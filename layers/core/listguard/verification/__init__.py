@@ -1,6 +1,7 @@
 """The verification engine: pure Python, no AWS. The console and the import_check Lambda share it."""
 
-from .engine import Verification
+from .classify import normalize_address
+from .engine import Verification, default_workers
 from .errors import UnusableFileError
 from .model import (
     BOUNCE_VERDICTS,
@@ -27,5 +28,7 @@ __all__ = [
     "UnusableFileError",
     "Verdict",
     "Verification",
+    "default_workers",
+    "normalize_address",
     "VerifyOptions",
 ]

@@ -58,30 +58,29 @@ _TLD_TYPOS = {
 }
 
 
-def _one_edit_away(domain: str) -> set[str]:
-    """Every string one deletion, transposition, substitution or insertion away (dots never added)."""
-    splits = [(domain[:i], domain[i:]) for i in range(len(domain) + 1)]
+def _one_edit_away(name: str) -> set[str]:
+    """Every string one deletion, transposition, substitution or insertion away from ``name``."""
+    splits = [(name[:i], name[i:]) for i in range(len(name) + 1)]
     deletes = {a + b[1:] for a, b in splits if b}
     transposes = {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
-    replaces = {a + c + b[1:] for a, b in splits if b and b[0] != "." for c in _EDIT_ALPHABET}
+    replaces = {a + c + b[1:] for a, b in splits if b for c in _EDIT_ALPHABET}
     inserts = {a + c + b for a, b in splits for c in _EDIT_ALPHABET}
-    return deletes | transposes | replaces | inserts
+    return (deletes | transposes | replaces | inserts) - {"", name}
 
 
 def _build_typo_table() -> dict[str, str]:
+    """Typo domain -> provider. Edits touch the provider's name only (``yahho.com``): an edit of the
+    country code mostly lands on the same provider's real national domain (``hotmail.dk``), so TLD
+    typos come from a short list of known slips (``gmail.con``)."""
     table: dict[str, str] = {}
     for provider in MAILBOX_PROVIDERS:
-        name, _, tld = provider.rpartition(".")
-        candidates: set[str] = {f"{name}.{typo}" for typo in _TLD_TYPOS.get(tld, ())}
-        if len(provider.split(".", 1)[0]) >= _MIN_NAME_FOR_EDITS:
-            candidates |= _one_edit_away(provider)
-        for candidate in candidates:
-            # A domain keeps a dot before its TLD, and a real domain is never a typo. Some typo domains
-            # are also on the disposable list (gmial.com): that verdict wins, the correction still helps.
-            if "." not in candidate or candidate.startswith(".") or candidate.endswith("."):
-                continue
-            if candidate in KNOWN_REAL_DOMAINS:
-                continue
+        name, _, suffix = provider.partition(".")
+        candidates = {f"{provider.rpartition('.')[0]}.{typo}" for typo in _TLD_TYPOS.get(suffix, ())}
+        if len(name) >= _MIN_NAME_FOR_EDITS:
+            candidates |= {f"{edited}.{suffix}" for edited in _one_edit_away(name)}
+        for candidate in candidates - KNOWN_REAL_DOMAINS:
+            # Some typo domains are also on the disposable list (gmial.com): that verdict wins, and the
+            # correction still helps.
             table.setdefault(candidate, provider)
     return table
 

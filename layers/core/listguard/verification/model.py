@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -102,6 +104,26 @@ class Batch:
     def report_rows(self) -> Iterator[tuple[int, str, Verdict, str, str]]:
         """``(row, email, verdict, reason, suggestion)``: the per-row report's columns."""
         return zip(self.rows, self.emails, self.verdicts, self.reasons, self.suggestions)
+
+    def report_csv(self) -> str:
+        """These rows of the per-row report, as CSV text (the header is ``REPORT_COLUMNS``).
+
+        The same text ``csv.writer`` (lineterminator "\\n") writes, built faster: a ``valid`` row has
+        no reason or suggestion, and a valid address holds no comma, quote or line break, so it needs
+        no quoting. Only the other rows go through the csv module.
+        """
+        lines = [f"{row},{email},valid,,\n" for row, email in zip(self.rows, self.emails)]
+        valid = Verdict.VALID
+        others = [i for i, verdict in enumerate(self.verdicts) if verdict is not valid]
+        if others:
+            buffer = io.StringIO()
+            writer = csv.writer(buffer, lineterminator="\n")
+            for i in others:
+                writer.writerow((self.rows[i], self.emails[i], self.verdicts[i], self.reasons[i], self.suggestions[i]))
+                lines[i] = buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        return "".join(lines)
 
 
 class VerifyOptions(BaseModel):

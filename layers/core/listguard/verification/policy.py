@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .model import BOUNCE_VERDICTS, Outcome, Reason, Verdict
@@ -28,6 +28,15 @@ class Policy(BaseSettings):
     #: Largest import file accepted (Brevo accepts 250 MB).
     max_file_bytes: int = Field(default=250 * MB, gt=0)
 
+    @model_validator(mode="after")
+    def _review_before_decline(self) -> Policy:
+        if self.review_bounce_rate > self.decline_bounce_rate:
+            raise ValueError(
+                f"review_bounce_rate ({self.review_bounce_rate}) must not exceed decline_bounce_rate "
+                f"({self.decline_bounce_rate}): manual review could never be reached"
+            )
+        return self
+
     def verification_required(self, new_contacts: int, existing_contacts: int) -> bool:
         """Large relative to the current list: enough new contacts, and a big enough share of the list."""
         if new_contacts < self.check_min_new_contacts:
@@ -45,7 +54,7 @@ class Policy(BaseSettings):
                 threshold=self.decline_bounce_rate,
                 outcome=Outcome.DECLINED,
                 message=f"predicted bounce rate {bounce_rate:.2%} is at or above the decline threshold "
-                f"{self.decline_bounce_rate:.0%}",
+                f"{_percent(self.decline_bounce_rate)}",
             )
         elif bounce_rate >= self.review_bounce_rate:
             reason = Reason(
@@ -54,7 +63,7 @@ class Policy(BaseSettings):
                 threshold=self.review_bounce_rate,
                 outcome=Outcome.MANUAL_REVIEW,
                 message=f"predicted bounce rate {bounce_rate:.2%} is at or above the review threshold "
-                f"{self.review_bounce_rate:.0%}",
+                f"{_percent(self.review_bounce_rate)}",
             )
         else:
             reason = Reason(
@@ -63,9 +72,14 @@ class Policy(BaseSettings):
                 threshold=self.review_bounce_rate,
                 outcome=Outcome.VALIDATED,
                 message=f"predicted bounce rate {bounce_rate:.2%} is below the review threshold "
-                f"{self.review_bounce_rate:.0%}",
+                f"{_percent(self.review_bounce_rate)}",
             )
         return reason.outcome, [reason], bounce_rate
+
+
+def _percent(share: float) -> str:
+    """A configured threshold as written: 0.1 -> "10%", 0.075 -> "7.5%"."""
+    return f"{share * 100:g}%"
 
 
 def predicted_bounce_rate(counts: Mapping[Verdict, int], rows: int) -> float:

@@ -107,6 +107,10 @@ def _sniff_encoding(head: bytes) -> tuple[str, int, bool]:
     return "utf-8", 0, False
 
 
+def _megabytes(size: int) -> str:
+    return f"{size / 1e6:g} MB" if size >= 1e6 else f"{size:,} bytes"
+
+
 def _detect_separator(header_line: str) -> str:
     """The candidate separator seen most often in the header row, outside quotes (comma on a tie)."""
     unquoted = re.sub(r'"[^"]*"', "", header_line)
@@ -121,13 +125,14 @@ class CsvStream:
     def __init__(self, stream: BinaryIO, *, max_bytes: int, size: int | None = None) -> None:
         if size is not None and size > max_bytes:
             raise UnusableFileError(
-                f"the file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit; "
+                f"the file is {size / 1e6:.1f} MB, over the {_megabytes(max_bytes)} limit; "
                 "split it into smaller files and import them one by one"
             )
         self._stream = stream
         self._max_bytes = max_bytes
         first = stream.read(SNIFF_BYTES)
         self.bytes_read = len(first)
+        self._check_size()
         encoding, bom_length, settled = _sniff_encoding(first)
         self._decoder = _Decoder(encoding=encoding, settled=settled)
         text = self._decoder.decode(first[bom_length:])
@@ -156,12 +161,15 @@ class CsvStream:
         if not data:
             return None
         self.bytes_read += len(data)
+        self._check_size()
+        return self._decoder.decode(data)
+
+    def _check_size(self) -> None:
         if self.bytes_read > self._max_bytes:
             raise UnusableFileError(
-                f"the file is over the {self._max_bytes / 1e6:.0f} MB limit; "
+                f"the file is over the {_megabytes(self._max_bytes)} limit; "
                 "split it into smaller files and import them one by one"
             )
-        return self._decoder.decode(data)
 
     def text_blocks(self) -> Iterator[str]:
         """Blocks of whole records: each ends at a newline that is not inside a quoted field."""
@@ -184,73 +192,95 @@ class CsvStream:
             yield block
 
     def records(self, block: str) -> Records:
-        """The records of one block. Blank lines, and lines of nothing but separators, are skipped."""
-        sep = self.separator
+        return Records(block, self.separator)
+
+
+class Records:
+    """The records of one block of whole records, parsed on first use, split into fields only when asked.
+
+    A block without quotes is cut into lines, and a line is split on the separator only when its
+    fields are needed (most rows only need their email cell). A block with quotes goes through the
+    csv module. Blank lines, and lines of nothing but separators, are skipped.
+    """
+
+    __slots__ = ("_block", "_fields", "_lines", "sep")
+
+    def __init__(self, block: str, sep: str) -> None:
+        self._block: str | None = block
+        self.sep = sep
+        self._lines: list[str] | None = None
+        self._fields: list[list[str]] | None = None
+
+    @classmethod
+    def _parsed(cls, sep: str, lines: list[str] | None, fields: list[list[str]] | None) -> Records:
+        records = cls("", sep)
+        records._block, records._lines, records._fields = None, lines, fields
+        return records
+
+    def _parse(self) -> None:
+        block, sep = self._block, self.sep
+        if block is None:
+            return
+        self._block = None
         if '"' in block:
             reader = csv.reader(io.StringIO(block), delimiter=sep)
-            return Records(sep, parsed=[record for record in reader if "".join(record).strip()])
+            self._fields = [record for record in reader if "".join(record).strip()]
+            return
         if "\r" in block:
             block = block.replace("\r", "")  # CRLF line ends (a lone CR was turned into LF already)
         lines = block.split("\n")
         if lines and not lines[-1]:
             lines.pop()
         blank = sep + " \t"
-        if "\n\n" in block or block.startswith("\n") or f"\n{sep}" in block or "\n " in block or "\n\t" in block:
+        # A blank line is empty or all separators and spaces: it starts with one of them. Look for
+        # such line starts in C (``in``) before paying for a pass over every line.
+        if (lines and not lines[0].strip(blank)) or any(f"\n{c}" in block for c in ("\n", sep, " ", "\t")):
             lines = [line for line in lines if line.strip(blank)]
-        return Records(sep, lines=lines)
-
-
-class Records:
-    """The records of one block, split into fields only when asked (most rows only need one cell).
-
-    Either ``lines`` of a block without quotes (split on the separator) or records ``parsed`` by
-    the csv module.
-    """
-
-    __slots__ = ("_fields", "lines", "sep")
-
-    def __init__(self, sep: str, *, lines: list[str] | None = None, parsed: list[list[str]] | None = None):
-        self.sep = sep
-        self.lines = lines
-        self._fields = parsed
+        self._lines = lines
 
     def __len__(self) -> int:
-        return len(self.lines) if self.lines is not None else len(self.fields)
+        self._parse()
+        return len(self._lines) if self._lines is not None else len(self.fields)
 
     @property
     def fields(self) -> list[list[str]]:
         """Every record's fields."""
+        self._parse()
         if self._fields is None:
-            assert self.lines is not None
-            self._fields = list(map(str.split, self.lines, repeat(self.sep)))
+            assert self._lines is not None
+            self._fields = list(map(str.split, self._lines, repeat(self.sep)))
         return self._fields
 
     def record(self, index: int) -> list[str]:
         """One record's fields."""
+        self._parse()
         if self._fields is None:
-            assert self.lines is not None
-            return self.lines[index].split(self.sep)
+            assert self._lines is not None
+            return self._lines[index].split(self.sep)
         return self._fields[index]
 
     def field_counts(self) -> list[int]:
+        self._parse()
         if self._fields is None:
-            assert self.lines is not None
-            return [count + 1 for count in map(str.count, self.lines, repeat(self.sep))]
+            assert self._lines is not None
+            return [count + 1 for count in map(str.count, self._lines, repeat(self.sep))]
         return list(map(len, self._fields))
 
     def column(self, index: int, counts: list[int]) -> list[str]:
         """The stripped cells of one column ("" where a record is too short to have it)."""
+        self._parse()
         if min(counts, default=index + 1) > index:
             if self._fields is not None:
                 cells = map(itemgetter(index), self._fields)
             else:
-                assert self.lines is not None
-                cells = map(itemgetter(index), map(str.split, self.lines, repeat(self.sep), repeat(index + 1)))
+                assert self._lines is not None
+                cells = map(itemgetter(index), map(str.split, self._lines, repeat(self.sep), repeat(index + 1)))
             return list(map(str.strip, cells))
         return [fields[index].strip() if len(fields) > index else "" for fields in self.fields]
 
     def without_first(self) -> Records:
+        self._parse()
         if self._fields is None:
-            assert self.lines is not None
-            return Records(self.sep, lines=self.lines[1:])
-        return Records(self.sep, parsed=self._fields[1:])
+            assert self._lines is not None
+            return Records._parsed(self.sep, self._lines[1:], None)
+        return Records._parsed(self.sep, None, self._fields[1:])

@@ -1,0 +1,231 @@
+"""The per-row rules, in the vocabulary's precedence, applied a block of rows at a time.
+
+Two stages, so that the first can run in worker processes:
+
+1. ``RowScreen.screen`` gives every row of a block its verdict *as if it had no duplicate*. It keeps no
+   state across blocks (only caches). A screen of C-level passes (``map``, ``compress``) over whole
+   columns proves most rows valid; only the rows it cannot clear (a few percent) go through the
+   per-row rules in Python. Both see the same facts, so the verdicts are those of the rules alone.
+2. ``Duplicates.resolve`` walks the blocks in file order and turns later occurrences of an address
+   into ``duplicate``. Duplicate outranks every verdict but malformed_row and invalid_syntax, and
+   only rows of valid syntax have an address to repeat, so the override is exact.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+from itertools import compress, repeat
+from operator import contains, eq, gt, is_, ne
+
+from .domains import ROLE_LOCAL_PARTS, is_disposable, is_role_account, typo_correction
+from .model import Batch, Verdict
+from .reader import Records
+from .syntax import FAST_ADDRESS, check_syntax, fast_domain
+
+_fast_address = FAST_ADDRESS.fullmatch
+
+#: Values of a consent column that do not record an opt-in (an empty cell does not either).
+NO_CONSENT_VALUES = frozenset("0 false no n f off none null unsubscribed optout opt-out".split())
+
+# What the screen knows of a domain: rows on a CLEAN domain need no domain rule; rows on a RULES
+# domain do (disposable, typo); on an UNDECIDED one even the syntax is left to email-validator.
+_CLEAN, _RULES, _UNDECIDED = 0, 1, 2
+
+#: The key of a row that has no address (malformed, invalid): never a first occurrence.
+_NO_ADDRESS = ""
+
+
+def normalize_address(address: str) -> str:
+    """The identity of an address: trimmed, NFC-normalised and case-folded (duplicates, blocklist)."""
+    address = address.strip()
+    if address.isascii():
+        return address.lower()  # NFC is the identity on ASCII, and casefold is lower()
+    return unicodedata.normalize("NFC", address).casefold()
+
+
+@dataclass(frozen=True, slots=True)
+class Screened:
+    """One block's verdicts before duplicates: the exceptions to ``valid``, and each row's address key."""
+
+    emails: list[str]
+    keys: list[str]  # normalised address, or "" for rows without a valid address
+    exceptions: list[tuple[int, Verdict, str, str]]  # (index in block, verdict, reason, suggestion)
+
+
+class RowScreen:
+    """Everything about a row that does not depend on the rows before it."""
+
+    def __init__(
+        self,
+        *,
+        email_index: int,
+        columns: int,
+        consent_index: int | None,
+        consent_column: str | None,
+        require_consent: bool,
+        blocklist: frozenset[str],
+    ) -> None:
+        self.email_index = email_index
+        self.columns = columns
+        self.consent_index = consent_index
+        self.require_consent = require_consent
+        self.consent_reason = (
+            "the account requires an opt-in column and the file has none"
+            if consent_column is None
+            else f"no opt-in recorded in '{consent_column}'"
+        )
+        self.blocklist = frozenset(normalize_address(address) for address in blocklist)
+        #: Per domain as written: what the screen knows of it (see ``_domain_state``).
+        self.domain_state: dict[str | None, int] = {}
+
+    def __getstate__(self) -> dict[str, object]:  # sent to worker processes without the cache
+        return {**self.__dict__, "domain_state": {}}
+
+    def screen(self, records: Records) -> Screened:
+        n = len(records)
+        indices = range(n)
+        email_index, columns = self.email_index, self.columns
+        lengths = records.field_counts()
+        emails = records.column(email_index, lengths)
+        matches = list(map(_fast_address, emails))
+        keys: list[str] = list(map(str.lower, emails))  # the identity of an ASCII address
+        domain_state = self.domain_state
+        domains = [match[2] if match else None for match in matches]
+        states = list(map(domain_state.get, domains))
+        for i in compress(indices, map(is_, states, repeat(None))):
+            domain = domains[i]
+            states[i] = _UNDECIDED if domain is None else domain_state.setdefault(domain, _domain_state(domain))
+
+        needs_rules = set(compress(indices, states))
+        needs_syntax = set(compress(indices, map(eq, states, repeat(_UNDECIDED))))
+        needs_syntax.update(compress(indices, map(gt, lengths, repeat(columns))))
+        needs_rules |= needs_syntax
+        if self.blocklist:
+            needs_rules.update(compress(indices, map(self.blocklist.__contains__, keys)))
+        # Role accounts: the local part, lower-cased, is a role name; a +tag sends the row to the rules.
+        local_parts = [match[1] if match else "" for match in matches]
+        needs_rules.update(compress(indices, map(ROLE_LOCAL_PARTS.__contains__, map(str.lower, local_parts))))
+        needs_rules.update(compress(indices, map(contains, local_parts, repeat("+"))))
+        if self.require_consent:
+            needs_rules.update(compress(indices, map(self._lacks_consent, records.fields)))
+
+        exceptions: list[tuple[int, Verdict, str, str]] = []
+        for i in sorted(needs_rules):
+            fields = records.record(i)
+            match = None if i in needs_syntax and states[i] == _UNDECIDED else matches[i]
+            problem, parts = self._syntax_or_shape(fields, emails[i], match)
+            if problem is not None:
+                exceptions.append((i, *problem, ""))
+                keys[i] = _NO_ADDRESS
+                continue
+            assert parts is not None
+            if match is None:
+                keys[i] = normalize_address(emails[i])
+            verdict, reason, suggestion = self._rules(fields, *parts, keys[i])
+            if verdict is not Verdict.VALID:
+                exceptions.append((i, verdict, reason, suggestion))
+        return Screened(emails, keys, exceptions)
+
+    def _syntax_or_shape(
+        self, fields: list[str], email: str, match: re.Match[str] | None
+    ) -> tuple[tuple[Verdict, str] | None, tuple[str, str] | None]:
+        """``((verdict, reason), None)`` when the row is no contact, else ``(None, (local, ASCII domain))``."""
+        if len(fields) <= self.email_index or (len(fields) > self.columns and any(fields[self.columns :])):
+            return (Verdict.MALFORMED_ROW, self._shape_problem(fields)), None
+        if match is not None:
+            return None, (match[1], match[2].lower())
+        if not email:
+            return (Verdict.INVALID_SYNTAX, "the email cell is empty"), None
+        if "\ufffd" in email:
+            return (Verdict.MALFORMED_ROW, "the row holds bytes that are not valid in the file's encoding"), None
+        checked = check_syntax(email)
+        if not checked.valid:
+            return (Verdict.INVALID_SYNTAX, checked.message), None
+        return None, (checked.local_part, checked.ascii_domain)
+
+    def _rules(self, fields: list[str], local: str, ascii_domain: str, key: str) -> tuple[Verdict, str, str]:
+        """``(verdict, reason, suggestion)`` of an address of valid syntax, duplicates aside."""
+        if key in self.blocklist:
+            return Verdict.BLOCKLISTED, "on the account's blocklist", ""
+        correction = typo_correction(ascii_domain)
+        suggestion = f"{local}@{correction}" if correction else ""
+        if is_disposable(ascii_domain):
+            return Verdict.DISPOSABLE, f"{ascii_domain} is a disposable-mailbox domain", suggestion
+        if is_role_account(local):
+            return Verdict.ROLE_ACCOUNT, f"{local}@ is a team mailbox, not a person", ""
+        if correction:
+            return Verdict.TYPO_DOMAIN, f"{ascii_domain} looks like a typo of {correction}", suggestion
+        if self.require_consent and self._lacks_consent(fields):
+            return Verdict.MISSING_CONSENT, self.consent_reason, ""
+        return Verdict.VALID, "", ""
+
+    def _lacks_consent(self, fields: list[str]) -> bool:
+        index = self.consent_index
+        if index is None:
+            return True
+        value = fields[index].strip().lower() if index < len(fields) else ""
+        return not value or value in NO_CONSENT_VALUES
+
+    def _shape_problem(self, fields: list[str]) -> str:
+        if len(fields) <= self.email_index:
+            return (
+                f"the row has {len(fields)} field(s) and no email cell (the email column is "
+                f"column {self.email_index + 1}); check for a missing separator"
+            )
+        return (
+            f"the row has {len(fields)} fields but the header has {self.columns}; "
+            "check for an unquoted separator inside a value"
+        )
+
+
+def _domain_state(domain: str) -> int:
+    ascii_domain = fast_domain(domain)
+    if ascii_domain is None:
+        return _UNDECIDED
+    if is_disposable(ascii_domain) or typo_correction(ascii_domain) is not None:
+        return _RULES
+    return _CLEAN
+
+
+_OUTRANK_DUPLICATE = frozenset({Verdict.MALFORMED_ROW, Verdict.INVALID_SYNTAX})
+
+
+class Duplicates:
+    """The file-order stage: row numbers, duplicates, and the running counts."""
+
+    def __init__(self) -> None:
+        self.first_row_of: dict[str, int] = {}
+        self.counts: Counter[Verdict] = Counter()
+        self.rows = 0
+
+    def resolve(self, screened: Screened, records: Records) -> Batch:
+        emails, keys = screened.emails, screened.keys
+        n = len(emails)
+        rows = range(self.rows + 1, self.rows + 1 + n)
+        self.rows += n
+        verdicts = [Verdict.VALID] * n
+        reasons = [""] * n
+        suggestions = [""] * n
+        for i, verdict, reason, suggestion in screened.exceptions:
+            verdicts[i], reasons[i], suggestions[i] = verdict, reason, suggestion
+        # The first row of each address among rows of valid syntax, in file order.
+        first_rows = list(map(self.first_row_of.setdefault, keys, rows))
+        self.first_row_of.pop(_NO_ADDRESS, None)
+        duplicates = 0
+        for i in compress(range(n), map(ne, first_rows, rows)):
+            if verdicts[i] not in _OUTRANK_DUPLICATE:
+                verdicts[i], reasons[i], suggestions[i] = Verdict.DUPLICATE, f"same address as row {first_rows[i]}", ""
+                duplicates += 1
+        counts = self.counts
+        not_valid = 0
+        for i, *_ in screened.exceptions:
+            verdict = verdicts[i]
+            if verdict is not Verdict.DUPLICATE:  # counted below
+                counts[verdict] += 1
+                not_valid += 1
+        counts[Verdict.DUPLICATE] += duplicates
+        counts[Verdict.VALID] += n - not_valid - duplicates
+        return Batch(rows, emails, verdicts, reasons, suggestions, records)
