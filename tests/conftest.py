@@ -18,6 +18,6 @@ os.environ.update(
 
 # moto's DynamoDB re-measures a whole item for every attribute it stores; the local cloud keeps a
 # running size instead (same limit, same error), and so do the functional tests on plain moto.
-from listguard_console.localcloud import speedups  # noqa: E402
+from listguard_console.localcloud import speedups
 
 speedups.install()

@@ -7,18 +7,85 @@ import io
 import random
 from dataclasses import dataclass
 
-FIRST_NAMES = (
-    "Ada Alan Amara Ana Anouk Bea Carlos Chen Chloé Dmitri Elif Emma Fatima Felix Grace Hana Ines Ivan "
-    "Jonas Julia Kai Kofi Lea Liam Lucía Maja Mateo Mei Nadia Noah Olga Omar Priya Rafael Sara Sofia "
-    "Tariq Theo Yara Yusuf Zoë"
-).split()
-LAST_NAMES = (
-    "Abara Berg Costa Dubois Eriksen Fischer García Haddad Ito Jansen Kowalski Lopez Müller Nakamura "
-    "Novak Okafor Patel Quinn Rossi Silva Schmidt Tanaka Usman Varga Weber Xu Yilmaz Zimmermann"
-).split()
+FIRST_NAMES = [
+    "Ada",
+    "Alan",
+    "Amara",
+    "Ana",
+    "Anouk",
+    "Bea",
+    "Carlos",
+    "Chen",
+    "Chloé",
+    "Dmitri",
+    "Elif",
+    "Emma",
+    "Fatima",
+    "Felix",
+    "Grace",
+    "Hana",
+    "Ines",
+    "Ivan",
+    "Jonas",
+    "Julia",
+    "Kai",
+    "Kofi",
+    "Lea",
+    "Liam",
+    "Lucía",
+    "Maja",
+    "Mateo",
+    "Mei",
+    "Nadia",
+    "Noah",
+    "Olga",
+    "Omar",
+    "Priya",
+    "Rafael",
+    "Sara",
+    "Sofia",
+    "Tariq",
+    "Theo",
+    "Yara",
+    "Yusuf",
+    "Zoë",
+]
+LAST_NAMES = [
+    "Abara",
+    "Berg",
+    "Costa",
+    "Dubois",
+    "Eriksen",
+    "Fischer",
+    "García",
+    "Haddad",
+    "Ito",
+    "Jansen",
+    "Kowalski",
+    "Lopez",
+    "Müller",
+    "Nakamura",
+    "Novak",
+    "Okafor",
+    "Patel",
+    "Quinn",
+    "Rossi",
+    "Silva",
+    "Schmidt",
+    "Tanaka",
+    "Usman",
+    "Varga",
+    "Weber",
+    "Xu",
+    "Yilmaz",
+    "Zimmermann",
+]
 PROVIDERS = ("gmail.com", "yahoo.com", "hotmail.com", "outlook.com", "icloud.com", "gmx.de", "orange.fr")
-COMPANIES = tuple(f"{word}.{tld}" for word in "acme globex initech umbrella stark wayne hooli vandelay".split()
-                  for tld in ("com", "io", "co.uk"))
+COMPANIES = tuple(
+    f"{word}.{tld}"
+    for word in ["acme", "globex", "initech", "umbrella", "stark", "wayne", "hooli", "vandelay"]
+    for tld in ("com", "io", "co.uk")
+)
 COUNTRIES = ("US", "GB", "DE", "FR", "ES", "NL", "SE", "JP", "BR", "IN")
 HEADER = ("email", "first_name", "last_name", "country", "opt_in", "signup_date")
 
@@ -50,7 +117,14 @@ def contact_list(rows: int, *, mix: Mix, seed: int, start: int = 0) -> bytes:
         email = _address(rng, mix, first, last, n, emitted)
         emitted.append(email)
         writer.writerow(
-            (email, first, last, rng.choice(COUNTRIES), "yes", f"20{rng.randint(19, 25)}-0{rng.randint(1, 9)}-1{n % 10}")
+            (
+                email,
+                first,
+                last,
+                rng.choice(COUNTRIES),
+                "yes",
+                f"20{rng.randint(19, 25)}-0{rng.randint(1, 9)}-1{n % 10}",
+            )
         )
     return out.getvalue().encode()
 
@@ -59,10 +133,21 @@ def _address(rng: random.Random, mix: Mix, first: str, last: str, n: int, emitte
     local = f"{_ascii(first)}.{_ascii(last)}{n}".lower()
     roll = rng.random()
     for share, make in (
-        (mix.invalid, lambda: rng.choice((f"{local}@", f"{local}.gmail.com", f"{local}@@gmail.com", "n/a", f"{local} @x.com"))),
+        (
+            mix.invalid,
+            lambda: rng.choice(
+                (f"{local}@", f"{local}.gmail.com", f"{local}@@gmail.com", "n/a", f"{local} @x.com")
+            ),
+        ),
         (mix.duplicate, lambda: f"  {rng.choice(emitted).upper()} " if emitted else f"{local}@gmail.com"),
-        (mix.disposable, lambda: f"{local}@{rng.choice(('mailinator.com', 'guerrillamail.com', 'yopmail.com'))}"),
-        (mix.role, lambda: f"{rng.choice(('info', 'admin', 'sales', 'support', 'contact'))}@{rng.choice(COMPANIES)}"),
+        (
+            mix.disposable,
+            lambda: f"{local}@{rng.choice(('mailinator.com', 'guerrillamail.com', 'yopmail.com'))}",
+        ),
+        (
+            mix.role,
+            lambda: f"{rng.choice(('info', 'admin', 'sales', 'support', 'contact'))}@{rng.choice(COMPANIES)}",
+        ),
         (mix.typo, lambda: f"{local}@{rng.choice(('yahho.com', 'gmail.con', 'hotmal.com', 'outlok.com'))}"),
     ):
         if roll < share:

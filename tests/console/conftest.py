@@ -7,9 +7,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
-from listguard_console.cli import app
 from typer.testing import CliRunner
 from verify_helpers import LISTGUARD, Run, RunVerify
+
+from listguard_console.cli import app
 
 
 @pytest.fixture

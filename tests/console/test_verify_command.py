@@ -15,8 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from listguard.verification import Batch, Outcome, Verdict, Verification
 from verify_helpers import LISTGUARD, RunVerify, contact_csv, valid_addresses
+
+from listguard.verification import Batch, Outcome, Verdict, Verification
 
 REPORT_KEYS = {
     "rows",

@@ -6,6 +6,7 @@ import socket
 from collections.abc import Iterator
 
 import pytest
+
 from listguard_console.localcloud import LocalCloud
 
 

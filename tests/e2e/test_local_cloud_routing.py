@@ -9,9 +9,10 @@ from pathlib import Path
 
 import boto3
 import pytest
+from typer.testing import CliRunner
+
 from listguard_console.cli import app
 from listguard_console.localcloud import ROUTES, HandlerRoute, LocalCloud, routing
-from typer.testing import CliRunner
 
 pytestmark = pytest.mark.e2e
 

@@ -8,9 +8,10 @@ from types import ModuleType
 import boto3
 import pytest
 from functional_cloud import BUCKET, TABLE, Cloud, create_table, load_handler
+from moto import mock_aws
+
 from listguard.aws import aws_clients
 from listguard.config import import_check_settings
-from moto import mock_aws
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from functional_cloud import TABLE, Cloud
+
 from listguard.aws import aws_clients
 from listguard.contacts import ContactRepository
 from listguard.verification import REPORT_COLUMNS, ImportReport

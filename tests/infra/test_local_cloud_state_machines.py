@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from listguard_console.localcloud import LocalCloud, LocalCloudError
 
 pytestmark = pytest.mark.e2e

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from listguard_console.localcloud.template import load_template, package, to_cloudformation
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 
 import pytest
+from pydantic import ValidationError
+
 from listguard.verification import (
     BOUNCE_VERDICTS,
     Outcome,
@@ -14,7 +16,6 @@ from listguard.verification import (
     Verification,
     VerifyOptions,
 )
-from pydantic import ValidationError
 
 V = Verdict
 ENV_NAMES = (

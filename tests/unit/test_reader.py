@@ -12,6 +12,7 @@ import random
 import zipfile
 
 import pytest
+
 from listguard.verification import Policy, RowResult, UnusableFileError, Verdict, Verification
 from listguard.verification.reader import READ_BLOCK_BYTES, SNIFF_BYTES
 

@@ -16,6 +16,7 @@ from email_validator import EmailNotValidError, validate_email
 from email_validator.rfc_constants import ATEXT
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+
 from listguard.verification import Verification, VerifyOptions
 from listguard.verification.domains import is_disposable, is_role_account, typo_correction
 from listguard.verification.syntax import check_syntax, fast_check, is_valid

@@ -10,6 +10,7 @@ import io
 import unicodedata
 
 import pytest
+
 from listguard.verification import RowResult, Verdict, Verification, VerifyOptions
 from listguard.verification.domains import is_disposable, typo_correction
 

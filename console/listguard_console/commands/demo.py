@@ -19,10 +19,16 @@ ACCOUNT = "acme-shoes"
 
 
 def demo(
-    contacts: Annotated[int, typer.Option(help="Rows in the bought list the customer uploads.", min=1)] = 3_000,
-    existing: Annotated[int, typer.Option(help="Contacts on the account's clean list before that.", min=0)] = 2_000,
+    contacts: Annotated[
+        int, typer.Option(help="Rows in the bought list the customer uploads.", min=1)
+    ] = 3_000,
+    existing: Annotated[
+        int, typer.Option(help="Contacts on the account's clean list before that.", min=0)
+    ] = 2_000,
     seed: Annotated[int, typer.Option(help="Seed of the generated lists.")] = 7,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of the story.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object instead of the story.")
+    ] = False,
 ) -> None:
     """Run the main story on the local AWS: a clean import is validated, a bought list is declined."""
     from rich.console import Console
@@ -47,7 +53,9 @@ def demo(
                 f"1. {ACCOUNT} imports its own list: {existing:,} opted-in customers",
                 "A first import into an empty list is large by definition, so the check runs.",
             )
-            runs.append(_upload(cloud, bucket, "customers-2025", contact_list(existing, mix=CLEAN, seed=seed)))
+            runs.append(
+                _upload(cloud, bucket, "customers-2025", contact_list(existing, mix=CLEAN, seed=seed))
+            )
             story.import_result(runs[-1])
         story.step(
             f"2. {ACCOUNT} uploads a bought list: {contacts:,} 'spring leads'",
@@ -60,8 +68,17 @@ def demo(
         story.flagged(flagged)
         story.closing(time.perf_counter() - started)
         if as_json:
-            typer.echo(json.dumps({"account": ACCOUNT, "outputs": cloud.outputs, "imports": runs,
-                                   "flagged_sample": flagged}, default=str))
+            typer.echo(
+                json.dumps(
+                    {
+                        "account": ACCOUNT,
+                        "outputs": cloud.outputs,
+                        "imports": runs,
+                        "flagged_sample": flagged,
+                    },
+                    default=str,
+                )
+            )
     finally:
         cloud_context.__exit__(None, None, None)
 
@@ -75,13 +92,20 @@ def _upload(cloud: Any, bucket: str, import_id: str, body: bytes) -> dict[str, A
     seconds = time.perf_counter() - started
     summary_key = f"reports/{ACCOUNT}/{import_id}.json"
     summary = json.loads(s3.get_object(Bucket=bucket, Key=summary_key)["Body"].read())
-    return {"key": key, "bytes": len(body), "seconds": round(seconds, 2), "summary_key": summary_key,
-            "rows_report_key": f"reports/{ACCOUNT}/{import_id}.rows.csv", "summary": summary}
+    return {
+        "key": key,
+        "bytes": len(body),
+        "seconds": round(seconds, 2),
+        "summary_key": summary_key,
+        "rows_report_key": f"reports/{ACCOUNT}/{import_id}.rows.csv",
+        "summary": summary,
+    }
 
 
 def _flagged_contacts(cloud: Any, outcome: str | None, limit: int = 6) -> list[dict[str, Any]]:
     """A few contacts of the account read back from DynamoDB (gsi1), flagged by the last import."""
     from boto3.dynamodb.conditions import Key
+
     from listguard.contacts import FlagStatus, flag_gsi_pk
 
     flag = FlagStatus.DECLINED if outcome == "declined" else FlagStatus.PENDING
@@ -107,8 +131,11 @@ class _Story:
     def deployed(self, outputs: dict[str, str], seconds: float) -> None:
         from rich.table import Table
 
-        table = Table(title=f"Stack 'listguard' deployed from infra/template.yaml in {seconds:.1f} s",
-                      show_header=True, header_style="bold")
+        table = Table(
+            title=f"Stack 'listguard' deployed from infra/template.yaml in {seconds:.1f} s",
+            show_header=True,
+            header_style="bold",
+        )
         table.add_column("output")
         table.add_column("value")
         for key, value in sorted(outputs.items()):
@@ -140,7 +167,9 @@ class _Story:
             if count:
                 table.add_row(verdict, f"{count:,}", f"{count / rows:.1%}")
         self.console.print(table)
-        colour = {"validated": "green", "declined": "red", "manual_review": "yellow"}.get(summary["outcome"], "white")
+        colour = {"validated": "green", "declined": "red", "manual_review": "yellow"}.get(
+            summary["outcome"], "white"
+        )
         required = "required" if summary["verification_required"] else "not required"
         self.console.print(
             f"   check {required}; outcome [bold {colour}]{summary['outcome']}[/] "
@@ -162,12 +191,21 @@ class _Story:
         for column in ("email", "flag_status", "subscription_status", "verdict", "row"):
             table.add_column(column)
         for contact in contacts:
-            table.add_row(*(str(contact.get(c, "")) for c in ("email", "flag_status", "subscription_status", "verdict", "row")))
+            table.add_row(
+                *(
+                    str(contact.get(c, ""))
+                    for c in ("email", "flag_status", "subscription_status", "verdict", "row")
+                )
+            )
         self.console.print(table)
-        self.console.print("   Declined contacts cannot be mailed until they are deleted and reimported clean.")
+        self.console.print(
+            "   Declined contacts cannot be mailed until they are deleted and reimported clean."
+        )
 
     def closing(self, seconds: float) -> None:
         from rich.rule import Rule
 
         self.console.print()
-        self.console.print(Rule(f"done in {seconds:.1f} s: everything ran on the local AWS, nothing left this machine"))
+        self.console.print(
+            Rule(f"done in {seconds:.1f} s: everything ran on the local AWS, nothing left this machine")
+        )

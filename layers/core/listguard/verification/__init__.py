@@ -6,6 +6,7 @@ from .errors import UnusableFileError
 from .model import (
     BOUNCE_VERDICTS,
     REPORT_COLUMNS,
+    REPORT_HEADER,
     Batch,
     ImportReport,
     Outcome,
@@ -17,9 +18,10 @@ from .model import (
 from .policy import Policy
 
 __all__ = [
-    "REPORT_COLUMNS",
-    "Batch",
     "BOUNCE_VERDICTS",
+    "REPORT_COLUMNS",
+    "REPORT_HEADER",
+    "Batch",
     "ImportReport",
     "Outcome",
     "Policy",
@@ -28,7 +30,7 @@ __all__ = [
     "UnusableFileError",
     "Verdict",
     "Verification",
+    "VerifyOptions",
     "default_workers",
     "normalize_address",
-    "VerifyOptions",
 ]

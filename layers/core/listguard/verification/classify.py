@@ -28,7 +28,9 @@ from .syntax import FAST_ADDRESS, check_syntax, fast_domain
 _fast_address = FAST_ADDRESS.fullmatch
 
 #: Values of a consent column that do not record an opt-in (an empty cell does not either).
-NO_CONSENT_VALUES = frozenset("0 false no n f off none null unsubscribed optout opt-out".split())
+NO_CONSENT_VALUES = frozenset(
+    ["0", "false", "no", "n", "f", "off", "none", "null", "unsubscribed", "optout", "opt-out"]
+)
 
 # What the screen knows of a domain: rows on a CLEAN domain need no domain rule; rows on a RULES
 # domain do (disposable, typo); on an UNDECIDED one even the syntax is left to email-validator.
@@ -97,7 +99,9 @@ class RowScreen:
         states = list(map(domain_state.get, domains))
         for i in compress(indices, map(is_, states, repeat(None))):
             domain = domains[i]
-            states[i] = _UNDECIDED if domain is None else domain_state.setdefault(domain, _domain_state(domain))
+            states[i] = (
+                _UNDECIDED if domain is None else domain_state.setdefault(domain, _domain_state(domain))
+            )
 
         needs_rules = set(compress(indices, states))
         needs_syntax = set(compress(indices, map(eq, states, repeat(_UNDECIDED))))
@@ -132,7 +136,7 @@ class RowScreen:
     def _syntax_or_shape(
         self, fields: list[str], email: str, match: re.Match[str] | None
     ) -> tuple[tuple[Verdict, str] | None, tuple[str, str] | None]:
-        """``((verdict, reason), None)`` when the row is no contact, else ``(None, (local, ASCII domain))``."""
+        """``((verdict, reason), None)`` if the row is no contact, else ``(None, (local, ASCII domain))``."""
         if len(fields) <= self.email_index or (len(fields) > self.columns and any(fields[self.columns :])):
             return (Verdict.MALFORMED_ROW, self._shape_problem(fields)), None
         if match is not None:
@@ -140,7 +144,10 @@ class RowScreen:
         if not email:
             return (Verdict.INVALID_SYNTAX, "the email cell is empty"), None
         if "\ufffd" in email:
-            return (Verdict.MALFORMED_ROW, "the row holds bytes that are not valid in the file's encoding"), None
+            return (
+                Verdict.MALFORMED_ROW,
+                "the row holds bytes that are not valid in the file's encoding",
+            ), None
         checked = check_syntax(email)
         if not checked.valid:
             return (Verdict.INVALID_SYNTAX, checked.message), None
@@ -217,7 +224,11 @@ class Duplicates:
         duplicates = 0
         for i in compress(range(n), map(ne, first_rows, rows)):
             if verdicts[i] not in _OUTRANK_DUPLICATE:
-                verdicts[i], reasons[i], suggestions[i] = Verdict.DUPLICATE, f"same address as row {first_rows[i]}", ""
+                verdicts[i], reasons[i], suggestions[i] = (
+                    Verdict.DUPLICATE,
+                    f"same address as row {first_rows[i]}",
+                    "",
+                )
                 duplicates += 1
         counts = self.counts
         not_valid = 0

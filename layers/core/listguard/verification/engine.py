@@ -6,13 +6,13 @@ import os
 import re
 from collections import Counter, deque
 from collections.abc import Iterator, Sequence
-from typing import Any, BinaryIO
+from typing import Any
 
 from .classify import Duplicates, RowScreen, Screened
 from .errors import UnusableFileError
 from .model import Batch, ImportReport, Verdict, VerifyOptions
 from .policy import Policy
-from .reader import SEPARATOR_NAMES, CsvStream, Records
+from .reader import SEPARATOR_NAMES, ByteStream, CsvStream, Records
 from .syntax import fast_check
 
 #: Below this size a file is checked in this process: starting workers would cost more than it saves.
@@ -20,15 +20,44 @@ PARALLEL_MIN_BYTES = 8 * 1024 * 1024
 
 # Header names, compared lower-cased with everything but letters and digits removed, in order of
 # preference: "E-mail Address" -> "emailaddress".
-EMAIL_COLUMN_ALIASES = (
-    "email emailaddress mail email1 primaryemail emailid contactemail workemail businessemail "
-    "personalemail emails courriel adressemail adresseemail adressecourriel correo correoelectronico "
-    "emailadresse epost"
-).split()
-CONSENT_COLUMN_ALIASES = (
-    "optin consent emailoptin optinstatus gdprconsent marketingconsent emailconsent doubleoptin "
-    "acceptsmarketing acceptsemailmarketing subscribed newsletter optindate consentdate"
-).split()
+EMAIL_COLUMN_ALIASES = [
+    "email",
+    "emailaddress",
+    "mail",
+    "email1",
+    "primaryemail",
+    "emailid",
+    "contactemail",
+    "workemail",
+    "businessemail",
+    "personalemail",
+    "emails",
+    "courriel",
+    "adressemail",
+    "adresseemail",
+    "adressecourriel",
+    "correo",
+    "correoelectronico",
+    "emailadresse",
+    "epost",
+]
+CONSENT_COLUMN_ALIASES = [
+    "optin",
+    "consent",
+    "emailoptin",
+    "optinstatus",
+    "gdprconsent",
+    "marketingconsent",
+    "emailconsent",
+    "doubleoptin",
+    "acceptsmarketing",
+    "acceptsemailmarketing",
+    "subscribed",
+    "newsletter",
+    "optindate",
+    "consentdate",
+]
+
 
 def _column_key(name: str) -> str:
     return re.sub(r"[^0-9a-z]", "", name.strip().lstrip("\ufeff").casefold())
@@ -50,7 +79,7 @@ class Verification:
 
     def __init__(
         self,
-        stream: BinaryIO,
+        stream: ByteStream,
         *,
         options: VerifyOptions | None = None,
         policy: Policy | None = None,
@@ -89,7 +118,9 @@ class Verification:
             if len(records):
                 break
         else:
-            raise UnusableFileError("the file is empty; upload a CSV with a header row and one contact per row")
+            raise UnusableFileError(
+                "the file is empty; upload a CSV with a header row and one contact per row"
+            )
         first = [name.strip() for name in records.record(0)]
         email_index = _find_column(first, EMAIL_COLUMN_ALIASES)
         if email_index is not None:

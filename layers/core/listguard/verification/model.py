@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import NamedTuple
@@ -41,8 +40,10 @@ class Verdict(StrEnum):
 
 _NOT_IMPORTABLE = frozenset({Verdict.MALFORMED_ROW, Verdict.INVALID_SYNTAX, Verdict.DUPLICATE})
 
-#: The header of the per-row report CSV.
+#: The header of the per-row report CSV, and its line end (csv.writer's and RFC 4180's).
 REPORT_COLUMNS = ("row", "email", "verdict", "reason", "suggestion")
+REPORT_LINE_END = "\r\n"
+REPORT_HEADER = ",".join(REPORT_COLUMNS) + REPORT_LINE_END
 
 #: The predicted bounce rate is the share of data rows with one of these verdicts.
 BOUNCE_VERDICTS = frozenset(
@@ -98,32 +99,58 @@ class Batch:
         return len(self.rows)
 
     def __iter__(self) -> Iterator[RowResult]:
-        columns = zip(self.rows, self.emails, self.verdicts, self.reasons, self.suggestions, self.fields)
+        columns = zip(
+            self.rows, self.emails, self.verdicts, self.reasons, self.suggestions, self.fields, strict=True
+        )
         return (RowResult(*values) for values in columns)
 
     def report_rows(self) -> Iterator[tuple[int, str, Verdict, str, str]]:
         """``(row, email, verdict, reason, suggestion)``: the per-row report's columns."""
-        return zip(self.rows, self.emails, self.verdicts, self.reasons, self.suggestions)
+        return zip(self.rows, self.emails, self.verdicts, self.reasons, self.suggestions, strict=True)
 
     def report_csv(self) -> str:
-        """These rows of the per-row report, as CSV text (the header is ``REPORT_COLUMNS``).
+        """These rows of the per-row report as CSV text, exactly as ``csv.writer`` writes them.
 
-        The same text ``csv.writer`` (lineterminator "\\n") writes, built faster: a ``valid`` row has
-        no reason or suggestion, and a valid address holds no comma, quote or line break, so it needs
-        no quoting. Only the other rows go through the csv module.
+        This is the hot path (once per data row). The columns are joined by C-level calls only
+        (``map``, ``zip``, ``str.join``: no Python code per row). Quoting is settled a column at a
+        time: one search over the whole column proves that no field needs quotes (the usual case);
+        otherwise that column's fields are quoted one by one. Row numbers and verdicts never need it.
         """
-        lines = [f"{row},{email},valid,,\n" for row, email in zip(self.rows, self.emails)]
-        valid = Verdict.VALID
-        others = [i for i, verdict in enumerate(self.verdicts) if verdict is not valid]
-        if others:
-            buffer = io.StringIO()
-            writer = csv.writer(buffer, lineterminator="\n")
-            for i in others:
-                writer.writerow((self.rows[i], self.emails[i], self.verdicts[i], self.reasons[i], self.suggestions[i]))
-                lines[i] = buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-        return "".join(lines)
+        if not self.rows:
+            return ""
+        columns = zip(
+            map(str, self.rows),
+            _csv_column(self.emails, _csv_field),
+            self.verdicts,
+            _csv_column(self.reasons, _csv_field_cached),
+            _csv_column(self.suggestions, _csv_field_cached),
+            strict=True,
+        )
+        return REPORT_LINE_END.join(map(",".join, columns)) + REPORT_LINE_END
+
+
+def _needs_quotes(text: str) -> bool:
+    """csv.writer's QUOTE_MINIMAL: a field with the separator, the quote or a line break is quoted.
+
+    Four substring tests, not a regular expression: they scan a whole column about five times faster.
+    """
+    return "," in text or '"' in text or "\n" in text or "\r" in text
+
+
+def _csv_column(values: list[str], quote: Callable[[str], str]) -> list[str] | Iterator[str]:
+    if not _needs_quotes("".join(values)):
+        return values
+    return map(quote, values)
+
+
+def _csv_field(value: str) -> str:
+    if not _needs_quotes(value):
+        return value
+    return '"' + value.replace('"', '""') + '"'
+
+
+# Reasons and suggestions repeat a lot: cache hits stay in C (lru_cache's wrapper), no Python frame.
+_csv_field_cached = functools.lru_cache(maxsize=1 << 16)(_csv_field)
 
 
 class VerifyOptions(BaseModel):

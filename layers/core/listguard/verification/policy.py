@@ -44,7 +44,7 @@ class Policy(BaseSettings):
         return existing_contacts == 0 or new_contacts >= self.check_min_share_of_list * existing_contacts
 
     def decide(self, counts: Mapping[Verdict, int], rows: int) -> tuple[Outcome, list[Reason], float]:
-        """The outcome of the check, the reasons that name the rule that fired, and the predicted bounce rate."""
+        """The outcome, the reasons (each names the rule that fired) and the predicted bounce rate."""
         bounce_rate = predicted_bounce_rate(counts, rows)
         rule = "predicted_bounce_rate"
         if bounce_rate >= self.decline_bounce_rate:

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import repeat
 from operator import itemgetter
-from typing import BinaryIO
+from typing import Protocol
 
 from .errors import UnusableFileError
 
@@ -57,6 +57,12 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
 # Control characters that never appear in a text CSV (tab, newline and carriage return do).
 _BINARY_BYTES = re.compile(rb"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f]")
 HOW_TO_EXPORT = "export the contacts as CSV (UTF-8) from your spreadsheet or CRM and upload that file"
+
+
+class ByteStream(Protocol):
+    """What the reader needs of a file: an open file, or the body of an S3 object."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 @dataclass
@@ -122,7 +128,7 @@ def _detect_separator(header_line: str) -> str:
 class CsvStream:
     """The records of one CSV byte stream, in blocks. Sniffs encoding and separator on construction."""
 
-    def __init__(self, stream: BinaryIO, *, max_bytes: int, size: int | None = None) -> None:
+    def __init__(self, stream: ByteStream, *, max_bytes: int, size: int | None = None) -> None:
         if size is not None and size > max_bytes:
             raise UnusableFileError(
                 f"the file is {size / 1e6:.1f} MB, over the {_megabytes(max_bytes)} limit; "
@@ -274,7 +280,9 @@ class Records:
                 cells = map(itemgetter(index), self._fields)
             else:
                 assert self._lines is not None
-                cells = map(itemgetter(index), map(str.split, self._lines, repeat(self.sep), repeat(index + 1)))
+                cells = map(
+                    itemgetter(index), map(str.split, self._lines, repeat(self.sep), repeat(index + 1))
+                )
             return list(map(str.strip, cells))
         return [fields[index].strip() if len(fields) > index else "" for fields in self.fields]
 

@@ -21,7 +21,7 @@ from email_validator.syntax import validate_email_domain_name
 #: length); the domain must still pass its domain rules, decided once per domain below.
 #: Groups: 1 = local part, 2 = domain.
 FAST_ADDRESS = re.compile(
-    r"(?=.{1,%d}\Z)([%s]+(?:\.[%s]+)*)@([A-Za-z0-9.\-]+)" % (EMAIL_MAX_LENGTH, ATEXT, ATEXT), re.DOTALL
+    rf"(?=.{{1,{EMAIL_MAX_LENGTH}}}\Z)([{ATEXT}]+(?:\.[{ATEXT}]+)*)@([A-Za-z0-9.\-]+)", re.DOTALL
 )
 _fast_address = FAST_ADDRESS.fullmatch
 
