@@ -128,7 +128,7 @@ def _run(
     """Everything that can fail: the inputs, the engine and the rows file."""
     from pydantic import ValidationError
 
-    from listguard.verification import Policy, UnusableFileError, Verification, VerifyOptions
+    from listguard.verification import Policy, UnusableFileError, Verification, VerifyOptions, default_workers
 
     size = _readable_file_size(file, "contact file")
     blocked = _read_blocklist(blocklist) if blocklist is not None else frozenset()
@@ -148,7 +148,9 @@ def _run(
     )
     try:
         with _open_contact_file(file) as stream:
-            verification = Verification(stream, options=options, policy=policy, size=size)
+            verification = Verification(
+                stream, options=options, policy=policy, size=size, workers=default_workers()
+            )
             batches = _with_progress(verification, size)
             if rows_out is None:
                 for _ in batches:

@@ -16,7 +16,7 @@ import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from itertools import repeat
+from itertools import compress, repeat
 from operator import itemgetter
 from typing import Protocol
 
@@ -204,18 +204,21 @@ class CsvStream:
 class Records:
     """The records of one block of whole records, parsed on first use, split into fields only when asked.
 
-    A block without quotes is cut into lines, and a line is split on the separator only when its
-    fields are needed (most rows only need their email cell). A block with quotes goes through the
-    csv module. Blank lines, and lines of nothing but separators, are skipped.
+    The block is cut into lines, and a line is split on the separator only when its fields are
+    needed (most rows only need their email cell). Lines with quotes are parsed by the csv module,
+    one line each while every quoted field closes on its own line; a block where a quoted field
+    spans lines goes through the csv module whole. Blank lines, and lines of nothing but
+    separators, spaces and empty quotes, are skipped.
     """
 
-    __slots__ = ("_block", "_fields", "_lines", "sep")
+    __slots__ = ("_block", "_fields", "_lines", "_quoted", "sep")
 
     def __init__(self, block: str, sep: str) -> None:
         self._block: str | None = block
         self.sep = sep
-        self._lines: list[str] | None = None
-        self._fields: list[list[str]] | None = None
+        self._lines: list[str] | None = None  # one record per line ...
+        self._quoted: dict[int, list[str]] = {}  # ... except these, parsed by the csv module
+        self._fields: list[list[str]] | None = None  # every record's fields, once asked for
 
     @classmethod
     def _parsed(cls, sep: str, lines: list[str] | None, fields: list[list[str]] | None) -> Records:
@@ -228,20 +231,26 @@ class Records:
         if block is None:
             return
         self._block = None
-        if '"' in block:
-            reader = csv.reader(io.StringIO(block), delimiter=sep)
-            self._fields = [record for record in reader if "".join(record).strip()]
-            return
+        has_quotes = '"' in block
         if "\r" in block:
             block = block.replace("\r", "")  # CRLF line ends (a lone CR was turned into LF already)
         lines = block.split("\n")
         if lines and not lines[-1]:
             lines.pop()
-        blank = sep + " \t"
+        blank = sep + ' \t"' if has_quotes else sep + " \t"
         # A blank line is empty or all separators and spaces: it starts with one of them. Look for
         # such line starts in C (``in``) before paying for a pass over every line.
-        if (lines and not lines[0].strip(blank)) or any(f"\n{c}" in block for c in ("\n", sep, " ", "\t")):
+        if (lines and not lines[0].strip(blank)) or any(f"\n{c}" in block for c in ("\n", *blank)):
             lines = [line for line in lines if line.strip(blank)]
+        if has_quotes:
+            quotes = list(map(str.count, lines, repeat('"')))
+            if any(count % 2 for count in quotes):  # a quoted field spans lines: parse the block whole
+                reader = csv.reader(io.StringIO("\n".join(lines)), delimiter=sep)
+                self._fields = [record for record in reader if "".join(record).strip()]
+                return
+            quoted = list(compress(range(len(lines)), quotes))
+            parsed = csv.reader([lines[i] for i in quoted], delimiter=sep)
+            self._quoted = dict(zip(quoted, parsed, strict=True))
         self._lines = lines
 
     def __len__(self) -> int:
@@ -254,41 +263,52 @@ class Records:
         self._parse()
         if self._fields is None:
             assert self._lines is not None
-            self._fields = list(map(str.split, self._lines, repeat(self.sep)))
+            fields = list(map(str.split, self._lines, repeat(self.sep)))
+            for index, record in self._quoted.items():
+                fields[index] = record
+            self._fields = fields
         return self._fields
 
     def record(self, index: int) -> list[str]:
         """One record's fields."""
         self._parse()
-        if self._fields is None:
-            assert self._lines is not None
-            return self._lines[index].split(self.sep)
-        return self._fields[index]
+        if self._fields is not None:
+            return self._fields[index]
+        assert self._lines is not None
+        quoted = self._quoted.get(index)
+        return quoted if quoted is not None else self._lines[index].split(self.sep)
 
     def field_counts(self) -> list[int]:
         self._parse()
-        if self._fields is None:
-            assert self._lines is not None
-            return [count + 1 for count in map(str.count, self._lines, repeat(self.sep))]
-        return list(map(len, self._fields))
+        if self._fields is not None:
+            return list(map(len, self._fields))
+        assert self._lines is not None
+        counts = [count + 1 for count in map(str.count, self._lines, repeat(self.sep))]
+        for index, record in self._quoted.items():
+            counts[index] = len(record)
+        return counts
 
     def column(self, index: int, counts: list[int]) -> list[str]:
         """The stripped cells of one column ("" where a record is too short to have it)."""
         self._parse()
-        if min(counts, default=index + 1) > index:
-            if self._fields is not None:
-                cells = map(itemgetter(index), self._fields)
-            else:
-                assert self._lines is not None
-                cells = map(
-                    itemgetter(index), map(str.split, self._lines, repeat(self.sep), repeat(index + 1))
-                )
-            return list(map(str.strip, cells))
-        return [fields[index].strip() if len(fields) > index else "" for fields in self.fields]
+        if min(counts, default=index + 1) <= index:
+            return [fields[index].strip() if len(fields) > index else "" for fields in self.fields]
+        if self._fields is not None:
+            return list(map(str.strip, map(itemgetter(index), self._fields)))
+        assert self._lines is not None
+        # A quoted line splits into at least as many pieces as it has fields: the cell is there,
+        # though maybe cut at a quoted separator; the csv module's reading replaces it below.
+        pieces = map(str.split, self._lines, repeat(self.sep), repeat(index + 1))
+        cells = list(map(str.strip, map(itemgetter(index), pieces)))
+        for row, record in self._quoted.items():
+            cells[row] = record[index].strip()
+        return cells
 
     def without_first(self) -> Records:
         self._parse()
-        if self._fields is None:
-            assert self._lines is not None
-            return Records._parsed(self.sep, self._lines[1:], None)
-        return Records._parsed(self.sep, None, self._fields[1:])
+        if self._fields is not None:
+            return Records._parsed(self.sep, None, self._fields[1:])
+        assert self._lines is not None
+        rest = Records._parsed(self.sep, self._lines[1:], None)
+        rest._quoted = {index - 1: record for index, record in self._quoted.items() if index}
+        return rest
