@@ -13,19 +13,16 @@ Two stages, so that the first can run in worker processes:
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from itertools import compress, repeat
-from operator import contains, eq, gt, is_, ne
+from operator import contains, eq, gt, is_, itemgetter, ne
 
 from .domains import ROLE_LOCAL_PARTS, is_disposable, is_role_account, typo_correction
 from .model import Batch, Verdict
 from .reader import Records
-from .syntax import FAST_ADDRESS, check_syntax, fast_domain
-
-_fast_address = FAST_ADDRESS.fullmatch
+from .syntax import check_syntax, fast_domain, not_fast_addresses
 
 #: Values of a consent column that do not record an opt-in (an empty cell does not either).
 NO_CONSENT_VALUES = frozenset(
@@ -92,10 +89,12 @@ class RowScreen:
         email_index, columns = self.email_index, self.columns
         lengths = records.field_counts()
         emails = records.column(email_index, lengths)
-        matches = list(map(_fast_address, emails))
         keys: list[str] = list(map(str.lower, emails))  # the identity of an ASCII address
+        halves = list(map(str.partition, keys, repeat("@")))
+        domains: list[str | None] = list(map(itemgetter(2), halves))
+        for i in not_fast_addresses(emails):
+            domains[i] = None  # its syntax is email-validator's to decide
         domain_state = self.domain_state
-        domains = [match[2] if match else None for match in matches]
         states = list(map(domain_state.get, domains))
         for i in compress(indices, map(is_, states, repeat(None))):
             domain = domains[i]
@@ -109,24 +108,23 @@ class RowScreen:
         needs_rules |= needs_syntax
         if self.blocklist:
             needs_rules.update(compress(indices, map(self.blocklist.__contains__, keys)))
-        # Role accounts: the local part, lower-cased, is a role name; a +tag sends the row to the rules.
-        local_parts = [match[1] if match else "" for match in matches]
-        needs_rules.update(compress(indices, map(ROLE_LOCAL_PARTS.__contains__, map(str.lower, local_parts))))
-        needs_rules.update(compress(indices, map(contains, local_parts, repeat("+"))))
+        # Role accounts: the local part is a role name; a +tag sends the row to the rules.
+        needs_rules.update(compress(indices, map(ROLE_LOCAL_PARTS.__contains__, map(itemgetter(0), halves))))
+        needs_rules.update(compress(indices, map(contains, map(itemgetter(0), halves), repeat("+"))))
         if self.require_consent:
             needs_rules.update(compress(indices, map(self._lacks_consent, records.fields)))
 
         exceptions: list[tuple[int, Verdict, str, str]] = []
         for i in sorted(needs_rules):
             fields = records.record(i)
-            match = None if i in needs_syntax and states[i] == _UNDECIDED else matches[i]
-            problem, parts = self._syntax_or_shape(fields, emails[i], match)
+            fast = states[i] != _UNDECIDED
+            problem, parts = self._syntax_or_shape(fields, emails[i], fast)
             if problem is not None:
                 exceptions.append((i, *problem, ""))
                 keys[i] = _NO_ADDRESS
                 continue
             assert parts is not None
-            if match is None:
+            if not fast:
                 keys[i] = normalize_address(emails[i])
             verdict, reason, suggestion = self._rules(fields, *parts, keys[i])
             if verdict is not Verdict.VALID:
@@ -134,13 +132,17 @@ class RowScreen:
         return Screened(emails, keys, exceptions)
 
     def _syntax_or_shape(
-        self, fields: list[str], email: str, match: re.Match[str] | None
+        self, fields: list[str], email: str, fast: bool
     ) -> tuple[tuple[Verdict, str] | None, tuple[str, str] | None]:
-        """``((verdict, reason), None)`` if the row is no contact, else ``(None, (local, ASCII domain))``."""
+        """``((verdict, reason), None)`` if the row is no contact, else ``(None, (local, ASCII domain))``.
+
+        ``fast``: the screen proved the address valid (fast syntax path, known-good domain).
+        """
         if len(fields) <= self.email_index or (len(fields) > self.columns and any(fields[self.columns :])):
             return (Verdict.MALFORMED_ROW, self._shape_problem(fields)), None
-        if match is not None:
-            return None, (match[1], match[2].lower())
+        if fast:
+            local, _, domain = email.partition("@")
+            return None, (local, domain.lower())
         if not email:
             return (Verdict.INVALID_SYNTAX, "the email cell is empty"), None
         if "\ufffd" in email:

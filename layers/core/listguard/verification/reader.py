@@ -237,20 +237,25 @@ class Records:
         lines = block.split("\n")
         if lines and not lines[-1]:
             lines.pop()
-        blank = sep + ' \t"' if has_quotes else sep + " \t"
+        blank = sep + " \t"
         # A blank line is empty or all separators and spaces: it starts with one of them. Look for
         # such line starts in C (``in``) before paying for a pass over every line.
         if (lines and not lines[0].strip(blank)) or any(f"\n{c}" in block for c in ("\n", *blank)):
             lines = [line for line in lines if line.strip(blank)]
         if has_quotes:
-            quotes = list(map(str.count, lines, repeat('"')))
-            if any(count % 2 for count in quotes):  # a quoted field spans lines: parse the block whole
+            quoted = list(compress(range(len(lines)), map(str.count, lines, repeat('"'))))
+            if any(lines[i].count('"') % 2 for i in quoted):  # a quoted field spans lines: parse whole
                 reader = csv.reader(io.StringIO("\n".join(lines)), delimiter=sep)
                 self._fields = [record for record in reader if "".join(record).strip()]
                 return
-            quoted = list(compress(range(len(lines)), quotes))
-            parsed = csv.reader([lines[i] for i in quoted], delimiter=sep)
-            self._quoted = dict(zip(quoted, parsed, strict=True))
+            parsed = dict(zip(quoted, csv.reader([lines[i] for i in quoted], delimiter=sep), strict=True))
+            empty = {i for i, record in parsed.items() if not "".join(record).strip()}
+            if empty:  # lines of nothing but empty quoted cells are blank lines too
+                kept = [i for i in range(len(lines)) if i not in empty]
+                renumbered = {old: new for new, old in enumerate(kept)}
+                lines = [lines[i] for i in kept]
+                parsed = {renumbered[i]: record for i, record in parsed.items() if i not in empty}
+            self._quoted = parsed
         self._lines = lines
 
     def __len__(self) -> int:
