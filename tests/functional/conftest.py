@@ -11,7 +11,6 @@ from functional_cloud import BUCKET, TABLE, Cloud, create_table, load_handler
 from moto import mock_aws
 
 from listguard.aws import aws_clients
-from listguard.config import import_check_settings
 
 
 @pytest.fixture(scope="session")
@@ -53,9 +52,8 @@ def cloud(monkeypatch: pytest.MonkeyPatch, import_check_app: ModuleType) -> Iter
 
         monkeypatch.setenv("TABLE_NAME", TABLE)
         monkeypatch.setenv("FLAG_TOPIC_ARN", topic_arn)
-        # Clients and settings are cached per process: make them again inside this test's mock.
+        # Clients are cached per process: make them again inside this test's mock.
         aws_clients.cache_clear()
-        import_check_settings.cache_clear()
         sqs.purge_queue(QueueUrl=events_queue_url)  # s3:TestEvent from the notification setup
         yield Cloud(
             s3=s3,
@@ -66,7 +64,6 @@ def cloud(monkeypatch: pytest.MonkeyPatch, import_check_app: ModuleType) -> Iter
             handler=import_check_app.lambda_handler,
         )
         aws_clients.cache_clear()
-        import_check_settings.cache_clear()
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import, and its contacts land in DynamoDB flagged `declined`.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from typing import Annotated, Any
 
@@ -37,7 +38,8 @@ def demo(
 
     # The functions' own logs and metrics go to stdout in-process; the story says what matters.
     LOCAL_ENVIRONMENT.update({"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"})
-    console = Console(stderr=as_json, quiet=as_json)
+    # Wide enough for the tables when the output is piped (rich assumes 80 columns then).
+    console = Console(stderr=as_json, quiet=as_json, width=None if sys.stdout.isatty() else 110)
     story = _Story(console)
     started = time.perf_counter()
     story.title("listguard demo: the guard at the door of a shared sending platform")
@@ -47,6 +49,7 @@ def demo(
     try:
         story.deployed(cloud.outputs, time.perf_counter() - started)
         bucket = cloud.outputs["ImportsBucketName"]
+        integration_queue = _subscribe_integration(cloud)
         runs: list[dict[str, Any]] = []
         if existing:
             story.step(
@@ -66,6 +69,8 @@ def demo(
         story.import_result(runs[-1])
         flagged = _flagged_contacts(cloud, runs[-1]["summary"].get("outcome"))
         story.flagged(flagged)
+        events = _flag_events(cloud, integration_queue)
+        story.flag_events(events)
         story.closing(time.perf_counter() - started)
         if as_json:
             typer.echo(
@@ -100,6 +105,29 @@ def _upload(cloud: Any, bucket: str, import_id: str, body: bytes) -> dict[str, A
         "rows_report_key": f"reports/{ACCOUNT}/{import_id}.rows.csv",
         "summary": summary,
     }
+
+
+def _subscribe_integration(cloud: Any) -> str:
+    """An SQS queue subscribed to the flag topic, as a customer's integration would be."""
+    sqs, sns = cloud.client("sqs"), cloud.client("sns")
+    queue_url = sqs.create_queue(QueueName="demo-integration")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sns.subscribe(
+        TopicArn=cloud.outputs["FlagTopicArn"],
+        Protocol="sqs",
+        Endpoint=queue_arn,
+        Attributes={"RawMessageDelivery": "true"},
+    )
+    return str(queue_url)
+
+
+def _flag_events(cloud: Any, queue_url: str) -> list[dict[str, Any]]:
+    messages = (
+        cloud.client("sqs").receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+    )
+    return [json.loads(message["Body"]) for message in messages]
 
 
 def _flagged_contacts(cloud: Any, outcome: str | None, limit: int = 6) -> list[dict[str, Any]]:
@@ -201,6 +229,19 @@ class _Story:
         self.console.print(
             "   Declined contacts cannot be mailed until they are deleted and reimported clean."
         )
+
+    def flag_events(self, events: list[dict[str, Any]]) -> None:
+        self.console.print()
+        self.console.print(
+            "[bold cyan]4. The flag event on SNS[/] (an integration's SQS queue is subscribed)"
+        )
+        if not events:
+            self.console.print("   no flag event")
+        for event in events:
+            self.console.print(
+                f"   {event['event_type']}: account {event['account']}, import {event['import_id']}, "
+                f"outcome {event['outcome']}, {event['contacts']:,} contacts {event['flag_status']}"
+            )
 
     def closing(self, seconds: float) -> None:
         from rich.rule import Rule

@@ -1,12 +1,10 @@
-"""Configuration: one pydantic-settings model per function, read from the environment and validated once.
+"""Configuration: one pydantic-settings model per function, read from the environment and validated.
 
-A missing or empty variable fails the first invocation loudly (a ``ValidationError`` naming it) instead of
+A missing or empty variable fails the invocation loudly (a ``ValidationError`` naming it) instead of
 surfacing later as a confusing AWS error.
 """
 
 from __future__ import annotations
-
-import functools
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -28,7 +26,10 @@ class ImportCheckSettings(BaseSettings):
     work_dir: str | None = None
 
 
-@functools.cache
 def import_check_settings() -> ImportCheckSettings:
-    """The settings of this process, validated on first use (tests call ``cache_clear()``)."""
+    """The settings in the environment of this invocation.
+
+    Read on every invocation (a few microseconds): the local cloud runs the functions of successive
+    deployments in one process, each deployment with its own table and topic.
+    """
     return ImportCheckSettings()  # type: ignore[call-arg]  # fields come from the environment
