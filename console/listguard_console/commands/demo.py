@@ -7,6 +7,7 @@ import, and its contacts land in DynamoDB flagged `declined`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
@@ -34,7 +35,7 @@ def demo(
     """Run the main story on the local AWS: a clean import is validated, a bought list is declined."""
     from rich.console import Console
 
-    from ..localcloud import LOCAL_ENVIRONMENT, LocalCloud
+    from ..localcloud import LOCAL_ENVIRONMENT, LocalCloud, LocalCloudError
 
     # The functions' own logs and metrics go to stdout in-process; the story says what matters.
     LOCAL_ENVIRONMENT.update({"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"})
@@ -43,49 +44,63 @@ def demo(
     story = _Story(console)
     started = time.perf_counter()
     story.title("listguard demo: the guard at the door of a shared sending platform")
-    with console.status("Deploying infra/template.yaml on the local AWS (moto)..."):
-        cloud_context = LocalCloud.start()
-        cloud = cloud_context.__enter__()
     try:
-        story.deployed(cloud.outputs, time.perf_counter() - started)
-        bucket = cloud.outputs["ImportsBucketName"]
-        integration_queue = _subscribe_integration(cloud)
-        runs: list[dict[str, Any]] = []
-        if existing:
-            story.step(
-                f"1. {ACCOUNT} imports its own list: {existing:,} opted-in customers",
-                "A first import into an empty list is large by definition, so the check runs.",
-            )
-            runs.append(
-                _upload(cloud, bucket, "customers-2025", contact_list(existing, mix=CLEAN, seed=seed))
-            )
-            story.import_result(runs[-1])
+        with contextlib.ExitStack() as stack:
+            with console.status("Deploying infra/template.yaml on the local AWS (moto)..."):
+                cloud = stack.enter_context(LocalCloud.start())
+            story.deployed(cloud.outputs, time.perf_counter() - started)
+            document = _tell(story, cloud, contacts=contacts, existing=existing, seed=seed)
+            story.closing(time.perf_counter() - started)
+    except LocalCloudError as error:
+        typer.echo(f"error: the local AWS could not be deployed: {error}", err=True)
+        raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(json.dumps(document, default=str))
+
+
+def _tell(story: _Story, cloud: Any, *, contacts: int, existing: int, seed: int) -> dict[str, Any]:
+    """The two imports, the flagged contacts and the flag event; returns what happened."""
+    from listguard.verification import Policy
+
+    policy = Policy()
+    bucket = cloud.outputs["ImportsBucketName"]
+    integration_queue = _subscribe_integration(cloud)
+    runs: list[dict[str, Any]] = []
+    if existing:
         story.step(
-            f"2. {ACCOUNT} uploads a bought list: {contacts:,} 'spring leads'",
-            f"{contacts:,} new contacts against a list of {existing:,}: the verification check is required.",
+            f"1. {ACCOUNT} imports its own list: {existing:,} opted-in customers",
+            _check_rule(policy, new=existing, existing=0),
         )
-        bought = contact_list(contacts, mix=BOUGHT, seed=seed + 1, start=existing)
-        runs.append(_upload(cloud, bucket, "spring-leads", bought))
+        runs.append(_upload(cloud, bucket, "customers-2025", contact_list(existing, mix=CLEAN, seed=seed)))
         story.import_result(runs[-1])
-        flagged = _flagged_contacts(cloud, runs[-1]["summary"].get("outcome"))
-        story.flagged(flagged)
-        events = _flag_events(cloud, integration_queue)
-        story.flag_events(events)
-        story.closing(time.perf_counter() - started)
-        if as_json:
-            typer.echo(
-                json.dumps(
-                    {
-                        "account": ACCOUNT,
-                        "outputs": cloud.outputs,
-                        "imports": runs,
-                        "flagged_sample": flagged,
-                    },
-                    default=str,
-                )
-            )
-    finally:
-        cloud_context.__exit__(None, None, None)
+    story.step(
+        f"2. {ACCOUNT} uploads a bought list: {contacts:,} 'spring leads'",
+        _check_rule(policy, new=contacts, existing=existing),
+    )
+    bought = contact_list(contacts, mix=BOUGHT, seed=seed + 1, start=existing)
+    runs.append(_upload(cloud, bucket, "spring-leads", bought))
+    story.import_result(runs[-1])
+    flagged = _flagged_contacts(cloud, runs[-1]["summary"].get("outcome"))
+    story.flagged(flagged)
+    events = _flag_events(cloud, integration_queue)
+    story.flag_events(events)
+    return {
+        "account": ACCOUNT,
+        "outputs": cloud.outputs,
+        "imports": runs,
+        "flagged_sample": flagged,
+        "flag_events": events,
+    }
+
+
+def _check_rule(policy: Any, *, new: int, existing: int) -> str:
+    """What the published rule says of an import of this size (the check itself decides on its rows)."""
+    rule = (
+        f"a check is required from {policy.check_min_new_contacts:,} new contacts that are at least "
+        f"{policy.check_min_share_of_list:.0%} of the current list ({existing:,})"
+    )
+    verdict = "expect a check" if policy.verification_required(new, existing) else "no check expected"
+    return f"{rule}: {verdict}."
 
 
 def _upload(cloud: Any, bucket: str, import_id: str, body: bytes) -> dict[str, Any]:
