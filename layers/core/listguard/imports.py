@@ -16,7 +16,6 @@ file, in the order that keeps every failure safe to retry:
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 import tempfile
@@ -47,7 +46,7 @@ from listguard.contacts import (
     with_flag,
 )
 from listguard.verification import (
-    REPORT_COLUMNS,
+    REPORT_HEADER,
     ImportReport,
     Outcome,
     Policy,
@@ -263,12 +262,7 @@ class ImportChecker:
         blocklisted_keys: frozenset[str],
         options: VerifyOptions,
     ) -> ImportCheckResult:
-        header = list(verification.header)
-        email_index = getattr(verification, "email_index", None)
-        if email_index is None:
-            email_index = (
-                header.index(verification.email_column) if verification.email_column in header else -1
-            )
+        header, email_index = list(verification.header), verification.email_index
         now = utc_now_iso()
 
         def contacts_of(batch: Iterable[RowResult]) -> Iterator[Item]:
@@ -291,11 +285,10 @@ class ImportChecker:
             writer = _ContactWriter(
                 self._contacts, Path(work) / "pending.jsonl", hold_limit=self._policy.check_min_new_contacts
             )
-            with rows_path.open("w", newline="", encoding="utf-8") as rows_file:
-                rows = csv.writer(rows_file)
-                rows.writerow(REPORT_COLUMNS)
+            with rows_path.open("w", newline="", encoding="utf-8", errors="replace") as rows_file:
+                rows_file.write(REPORT_HEADER)
                 for batch in verification.batches():
-                    rows.writerows(batch.report_rows())
+                    rows_file.write(batch.report_csv())
                     writer.add(contacts_of(batch))
             report = verification.report()
 
