@@ -204,12 +204,6 @@ class ContactRepository:
         """Write (replace) contact items, 25 per BatchWriteItem call; returns how many were written."""
         return batch_put(self._dynamodb, self._table_name, items, sleep=self._sleep)
 
-    def get_contact(self, account: str, email: str) -> Item | None:
-        response = self._table.get_item(
-            Key={"pk": account_pk(account), "sk": contact_sk(email_key(email))}, ConsistentRead=True
-        )
-        return response.get("Item")
-
     def contacts(self, account: str) -> Iterator[Item]:
         """Every contact of the account (base table, strongly consistent)."""
         yield from self._query(
@@ -296,9 +290,6 @@ class ContactRepository:
             ExpressionAttributeValues={":count": count, ":now": utc_now_iso(), ":type": "profile"},
         )
         return count
-
-    def get_profile(self, account: str) -> Item | None:
-        return self._table.get_item(Key={"pk": account_pk(account), "sk": PROFILE_SK}).get("Item")
 
     # -- import records -------------------------------------------------------------------------------
 

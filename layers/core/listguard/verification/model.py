@@ -34,11 +34,6 @@ class Verdict(StrEnum):
         """Rows that cannot be used are reported but never become contacts."""
         return self not in _NOT_IMPORTABLE
 
-    @property
-    def predicts_bounce(self) -> bool:
-        """Verdicts that would bounce or hurt the shared reputation if mailed (the bounce-rate rule)."""
-        return self in BOUNCE_VERDICTS
-
 
 _NOT_IMPORTABLE = frozenset({Verdict.MALFORMED_ROW, Verdict.INVALID_SYNTAX, Verdict.DUPLICATE})
 
