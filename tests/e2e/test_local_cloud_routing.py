@@ -63,7 +63,7 @@ def test_lambda_invoke_runs_the_handler_in_this_process(local_cloud, tmp_path, m
         "event": {"a": 1},
         "table_name": local_cloud.outputs["TableName"],
         "function_name": function_name,
-        "memory_limit_in_mb": 1024,
+        "memory_limit_in_mb": 2048,  # the template's MemorySize reaches the context
         "remaining_ms_positive": True,
         "pid": os.getpid(),
     }
