@@ -48,7 +48,7 @@ def test_published_defaults() -> None:
     assert policy.check_min_share_of_list == 0.25
     assert policy.decline_bounce_rate == 0.10
     assert policy.review_bounce_rate == 0.05
-    assert policy.max_file_bytes == 250 * 1024 * 1024
+    assert policy.max_file_bytes == 250_000_000  # 250 MB, as published
 
 
 # -- verification required -------------------------------------------------------------------
@@ -315,8 +315,9 @@ def test_report_names_every_verdict_and_rates_sum_to_one() -> None:
         "missing_consent": 0,
         "valid": 2,
     }
-    # 4 of 9 rows would bounce: invalid, disposable, typo, blocklisted
-    assert report.predicted_bounce_rate == pytest.approx(4 / 9)
+    # 4 of the 7 distinct rows (9 minus the duplicate and the malformed row) would bounce:
+    # invalid, disposable, typo, blocklisted
+    assert report.predicted_bounce_rate == pytest.approx(4 / 7)
     assert report.outcome is Outcome.DECLINED
     assert report.email_column == "email"
     assert report.separator == ","
@@ -340,3 +341,17 @@ def test_report_after_consuming_batches_matches_report_alone() -> None:
         pass
     # When each reports / Then the reports agree
     assert streamed.report() == Verification(io.BytesIO(MIXED.encode())).report()
+
+
+def test_copies_of_one_address_do_not_dilute_the_bounce_rate() -> None:
+    # Given 1,200 good and 200 invalid addresses, padded with 3,000 copies of one good address
+    good = [f"person{i}@acme.io" for i in range(1_200)]
+    bad = [f"bad{i}@@acme.io" for i in range(200)]
+    padded = good + bad + ["person0@acme.io"] * 3_000
+    text = "email\n" + "\n".join(padded) + "\n"
+    # When the check runs
+    report = Verification(io.BytesIO(text.encode())).report()
+    # Then the copies are duplicates, left out of the rate: 200 of 1,400 distinct rows, declined
+    assert report.verdicts["duplicate"] == 3_000
+    assert report.predicted_bounce_rate == pytest.approx(200 / 1_400)
+    assert report.outcome is Outcome.DECLINED

@@ -323,6 +323,43 @@ def test_microsoft_national_consumer_domains_are_not_typos(domain: str) -> None:
     assert (row.verdict, row.suggestion) == (V.VALID, "")
 
 
+@pytest.mark.parametrize(
+    "domain",
+    [
+        "cloud.com",  # icloud.com without its first letter
+        "wahoo.com",  # yahoo.com with a far-away first letter
+        "never.com",  # naver.com with a letter that is no keyboard neighbour
+        "saver.com",
+        "fmail.com",
+        "kmail.com",
+        "qmail.com",
+        "zmail.com",
+        "xmail.com",
+        "vmail.com",
+        "tmail.com",
+    ],
+)
+def test_real_words_near_a_provider_are_not_typos(domain: str) -> None:
+    # Given real domains one letter from a big provider, but not by a slip of the finger
+    # When verified / Then they are not reported as typos
+    assert typo_correction(domain) is None
+
+
+@pytest.mark.parametrize(
+    ("domain", "provider"),
+    [
+        ("yahho.com", "yahoo.com"),  # a letter of the name typed twice
+        ("gnail.com", "gmail.com"),  # a keyboard neighbour
+        ("gmaill.com", "gmail.com"),  # a doubled letter
+        ("gamil.com", "gmail.com"),  # two letters swapped
+        ("outlok.com", "outlook.com"),  # a letter dropped
+        ("gmail.con", "gmail.com"),  # a known TLD slip
+    ],
+)
+def test_slips_of_the_finger_are_typos(domain: str, provider: str) -> None:
+    assert typo_correction(domain) == provider
+
+
 # -- consent ---------------------------------------------------------------------------------
 
 

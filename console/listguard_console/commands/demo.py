@@ -11,11 +11,15 @@ import contextlib
 import json
 import sys
 import time
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from ..errors import CommandError, load_policy, one_line_errors
 from ..sample_data import BOUGHT, CLEAN, contact_list
+
+if TYPE_CHECKING:
+    from listguard.verification import Policy
 
 ACCOUNT = "acme-shoes"
 
@@ -43,26 +47,26 @@ def demo(
     console = Console(stderr=as_json, quiet=as_json, width=None if sys.stdout.isatty() else 110)
     story = _Story(console)
     started = time.perf_counter()
-    story.title("listguard demo: the guard at the door of a shared sending platform")
-    try:
-        with contextlib.ExitStack() as stack:
-            with console.status("Deploying infra/template.yaml on the local AWS (moto)..."):
-                cloud = stack.enter_context(LocalCloud.start())
-            story.deployed(cloud.outputs, time.perf_counter() - started)
-            document = _tell(story, cloud, contacts=contacts, existing=existing, seed=seed)
-            story.closing(time.perf_counter() - started)
-    except LocalCloudError as error:
-        typer.echo(f"error: the local AWS could not be deployed: {error}", err=True)
-        raise typer.Exit(2) from None
+    with one_line_errors("the demo stopped; nothing outside this process was touched"):
+        policy = load_policy()
+        story.title("listguard demo: the guard at the door of a shared sending platform")
+        try:
+            with contextlib.ExitStack() as stack:
+                with console.status("Deploying infra/template.yaml on the local AWS (moto)..."):
+                    cloud = stack.enter_context(LocalCloud.start())
+                story.deployed(cloud.outputs, time.perf_counter() - started)
+                document = _tell(story, cloud, policy, contacts=contacts, existing=existing, seed=seed)
+                story.closing(time.perf_counter() - started)
+        except LocalCloudError as error:
+            raise CommandError(f"the local AWS could not be deployed: {error}") from None
     if as_json:
         typer.echo(json.dumps(document, default=str))
 
 
-def _tell(story: _Story, cloud: Any, *, contacts: int, existing: int, seed: int) -> dict[str, Any]:
+def _tell(
+    story: _Story, cloud: Any, policy: Policy, *, contacts: int, existing: int, seed: int
+) -> dict[str, Any]:
     """The two imports, the flagged contacts and the flag event; returns what happened."""
-    from listguard.verification import Policy
-
-    policy = Policy()
     bucket = cloud.outputs["ImportsBucketName"]
     integration_queue = _subscribe_integration(cloud)
     runs: list[dict[str, Any]] = []
@@ -93,7 +97,7 @@ def _tell(story: _Story, cloud: Any, *, contacts: int, existing: int, seed: int)
     }
 
 
-def _check_rule(policy: Any, *, new: int, existing: int) -> str:
+def _check_rule(policy: Policy, *, new: int, existing: int) -> str:
     """What the published rule says of an import of this size (the check itself decides on its rows)."""
     rule = (
         f"a check is required from {policy.check_min_new_contacts:,} new contacts that are at least "

@@ -18,9 +18,11 @@ import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Annotated, NoReturn
+from typing import IO, TYPE_CHECKING, Annotated
 
 import typer
+
+from ..errors import CommandError, load_policy, one_line_errors
 
 if TYPE_CHECKING:
     from listguard.verification import Batch, ImportReport, Policy, Verification
@@ -29,19 +31,10 @@ if TYPE_CHECKING:
 WRITE_BUFFER_BYTES = 4 * 1024 * 1024
 # Below this size a check takes about a second: a progress bar would only flicker.
 PROGRESS_MIN_BYTES = 5 * 1024 * 1024
-EXIT_UNUSABLE = 2
-EXIT_INTERRUPTED = 130
-EXIT_INTERNAL_ERROR = 1
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a command killed by it
-DEBUG_VARIABLE = "LISTGUARD_DEBUG"
 
 OUTCOME_STYLES = {"validated": "bold green", "manual_review": "bold yellow", "declined": "bold red"}
-SEPARATOR_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 BLOCKLIST_EMAIL_HEADERS = frozenset({"email", "email address", "emailaddress", "address"})
-
-
-class CommandError(Exception):
-    """Something the user can fix: printed as one ``error:`` line, exit code 2."""
 
 
 def verify(
@@ -86,49 +79,25 @@ def verify(
     ] = None,
 ) -> None:
     """Check a contact file the way an import is checked: a verdict per row, the outcome and why."""
-    try:
-        report, policy = _run(file, existing_contacts, blocklist, require_consent, rows_out)
-        if as_json:
-            sys.stdout.write(report.model_dump_json(indent=2) + "\n")
-            sys.stdout.flush()  # here, where a broken pipe is handled, not at interpreter exit
-        else:
-            _print_report(file, report, policy, rows_out)
-    except CommandError as error:
-        _fail(str(error), EXIT_UNUSABLE)
-    except KeyboardInterrupt:
-        _fail(
-            "interrupted: the check did not finish and left no rows file; run it again to check the file",
-            EXIT_INTERRUPTED,
-        )
-    except BrokenPipeError:
-        # The reader went away (`listguard verify FILE | head`): stop quietly, as Unix tools do.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        raise typer.Exit(EXIT_BROKEN_PIPE) from None
-    except Exception as error:
-        # A bug, not the user's doing: still one line, with a way to see the traceback.
-        if os.environ.get(DEBUG_VARIABLE):
-            raise
-        _fail(
-            f"internal error ({type(error).__name__}: {error}); please report it "
-            f"(run again with {DEBUG_VARIABLE}=1 to see the traceback)",
-            EXIT_INTERNAL_ERROR,
-        )
-
-
-def _fail(message: str, code: int) -> NoReturn:
-    # One line, whatever the message holds: scripts and log lines read it as one record.
-    one_line = " ".join(message.split())
-    typer.echo(f"error: {one_line}", err=True)
-    raise typer.Exit(code)
+    with one_line_errors("the check did not finish and left no rows file; run it again to check the file"):
+        try:
+            report, policy = _run(file, existing_contacts, blocklist, require_consent, rows_out)
+            if as_json:
+                sys.stdout.write(report.model_dump_json(indent=2) + "\n")
+                sys.stdout.flush()  # here, where a broken pipe is handled, not at interpreter exit
+            else:
+                _print_report(file, report, policy, rows_out)
+        except BrokenPipeError:
+            # The reader went away (`listguard verify FILE | head`): stop quietly, as Unix tools do.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(EXIT_BROKEN_PIPE) from None
 
 
 def _run(
     file: Path, existing_contacts: int, blocklist: Path | None, require_consent: bool, rows_out: Path | None
 ) -> tuple[ImportReport, Policy]:
     """Everything that can fail: the inputs, the engine and the rows file."""
-    from pydantic import ValidationError
-
-    from listguard.verification import Policy, UnusableFileError, Verification, VerifyOptions, default_workers
+    from listguard.verification import UnusableFileError, Verification, VerifyOptions, default_workers
 
     size = _readable_file_size(file, "contact file")
     blocked = _read_blocklist(blocklist) if blocklist is not None else frozenset()
@@ -136,13 +105,7 @@ def _run(
         raise CommandError(f"--rows-out {rows_out} is the contact file itself: give another path")
     if rows_out is not None and rows_out.is_dir():
         raise CommandError(f"--rows-out {rows_out} is a directory: give the path of a CSV file to write")
-    try:
-        policy = Policy()
-    except ValidationError as error:
-        problems = "; ".join(
-            f"LISTGUARD_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in error.errors()
-        )
-        raise CommandError(f"invalid setting in the environment: {problems}") from None
+    policy = load_policy()
     options = VerifyOptions(
         existing_contacts=existing_contacts, blocklist=blocked, require_consent=require_consent
     )
@@ -264,6 +227,7 @@ def _print_report(file: Path, report: ImportReport, policy: Policy, rows_out: Pa
     from rich.table import Table
 
     from listguard.verification import BOUNCE_VERDICTS, Verdict
+    from listguard.verification.reader import SEPARATOR_NAMES
 
     console = Console(highlight=False)
     bounce_names = {verdict.value for verdict in BOUNCE_VERDICTS}
@@ -271,7 +235,7 @@ def _print_report(file: Path, report: ImportReport, policy: Policy, rows_out: Pa
     separator = SEPARATOR_NAMES.get(report.separator, repr(report.separator))
     console.print(
         f"  {report.rows:,} rows · encoding {report.encoding} · separator {separator} · "
-        f"email column [bold]{escape(report.email_column)}[/] · {report.file_bytes / 1_048_576:,.1f} MB"
+        f"email column [bold]{escape(report.email_column)}[/] · {report.file_bytes / 1e6:,.1f} MB"
     )
 
     table = Table(title="Verdicts", title_justify="left", show_footer=True)
@@ -290,7 +254,9 @@ def _print_report(file: Path, report: ImportReport, policy: Policy, rows_out: Pa
     console.print(f"  predicted bounce rate: [bold]{report.predicted_bounce_rate:.2%}[/]")
     console.print(_why_check(report, policy))
     style = OUTCOME_STYLES.get(report.outcome.value, "bold")
-    console.print(f"  outcome: [{style}]{report.outcome.value}[/]")
+    # Without a required check the import goes through as it is; the outcome says what a check would say.
+    label = "outcome" if report.verification_required else "outcome if it were checked"
+    console.print(f"  {label}: [{style}]{report.outcome.value}[/]")
     for reason in report.reasons:
         reason_style = OUTCOME_STYLES.get(reason.outcome.value, "bold")
         console.print(

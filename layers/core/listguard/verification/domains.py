@@ -247,7 +247,17 @@ KNOWN_REAL_DOMAINS = frozenset(
     ]
 )
 
-_EDIT_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+# Keys next to each other on a QWERTY keyboard: a slip of the finger lands on a neighbour.
+_KEYBOARD_ROWS = ("1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm")
+_NEIGHBOURS: dict[str, set[str]] = {}
+for _row_index, _row in enumerate(_KEYBOARD_ROWS):
+    for _column, _key in enumerate(_row):
+        _near = _NEIGHBOURS.setdefault(_key, set())
+        for _other_index in (_row_index - 1, _row_index, _row_index + 1):
+            if 0 <= _other_index < len(_KEYBOARD_ROWS):
+                _near.update(_KEYBOARD_ROWS[_other_index][max(0, _column - 1) : _column + 2])
+        _near.discard(_key)
+
 #: Providers whose name before the first dot is this short are matched on their TLD only: one edit
 #: of ``me.com`` or ``aol.com`` is all too often somebody's real domain.
 _MIN_NAME_FOR_EDITS = 5
@@ -277,13 +287,25 @@ _TLD_TYPOS = {
 
 
 def _one_edit_away(name: str) -> set[str]:
-    """Every string one deletion, transposition, substitution or insertion away from ``name``."""
-    splits = [(name[:i], name[i:]) for i in range(len(name) + 1)]
-    deletes = {a + b[1:] for a, b in splits if b}
-    transposes = {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
-    replaces = {a + c + b[1:] for a, b in splits if b for c in _EDIT_ALPHABET}
-    inserts = {a + c + b for a, b in splits for c in _EDIT_ALPHABET}
-    return (deletes | transposes | replaces | inserts) - {"", name}
+    """The typing slips of ``name``: one letter dropped, doubled, swapped with the next, or replaced
+    or joined by a keyboard neighbour (or by a letter next to it in the name: yahoo -> yahho).
+
+    The first letter is left alone (but for a swap): people type it with care, and an edit there
+    mostly lands on a real domain of its own (icloud -> cloud, naver -> saver).
+    """
+    slips: set[str] = set()
+    for i in range(len(name)):
+        head, letter, tail = name[:i], name[i], name[i + 1 :]
+        if i + 1 < len(name):
+            slips.add(head + tail[0] + letter + tail[1:])  # swapped with the next letter
+        if i == 0:
+            continue
+        nearby = _NEIGHBOURS.get(letter, set()) | {name[i - 1]} | ({tail[0]} if tail else set())
+        slips.add(head + tail)  # dropped
+        slips.add(head + letter + letter + tail)  # doubled
+        slips.update(head + other + tail for other in nearby)  # replaced
+        slips.update(head + other + letter + tail for other in _NEIGHBOURS.get(letter, ()))  # joined
+    return slips - {"", name}
 
 
 def _build_typo_table() -> dict[str, str]:

@@ -9,7 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .model import BOUNCE_VERDICTS, Outcome, Reason, Verdict
 
-MB = 1024 * 1024
+MB = 1_000_000  # decimal, as the limit is published and reported
 
 
 class Policy(BaseSettings):
@@ -83,7 +83,12 @@ def _percent(share: float) -> str:
 
 
 def predicted_bounce_rate(counts: Mapping[Verdict, int], rows: int) -> float:
-    """Share of all data rows whose verdict would bounce or hurt reputation (see ``BOUNCE_VERDICTS``)."""
-    if rows == 0:
+    """Share of the file's distinct rows whose verdict would bounce or hurt reputation (``BOUNCE_VERDICTS``).
+
+    Distinct rows: all data rows but duplicates and malformed rows. Those never become contacts, and
+    counting them would let a file dilute its bounces with copies of one good address.
+    """
+    distinct = rows - counts.get(Verdict.DUPLICATE, 0) - counts.get(Verdict.MALFORMED_ROW, 0)
+    if distinct <= 0:
         return 0.0
-    return sum(counts.get(v, 0) for v in BOUNCE_VERDICTS) / rows
+    return sum(counts.get(v, 0) for v in BOUNCE_VERDICTS) / distinct
