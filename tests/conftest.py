@@ -16,8 +16,8 @@ os.environ.update(
     }
 )
 
-# moto's DynamoDB re-measures a whole item for every attribute it stores; the local cloud keeps a
-# running size instead (same limit, same error), and so do the functional tests on plain moto.
+# moto's DynamoDB re-measures a whole item for every attribute it stores; the local cloud measures
+# each new item once instead (same limit, same error), and so do the functional tests on plain moto.
 from listguard_console.localcloud import speedups
 
 speedups.install()

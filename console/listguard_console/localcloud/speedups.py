@@ -1,10 +1,11 @@
 """Make moto's DynamoDB fast enough for imports of thousands of contacts.
 
-moto checks the 400 KB item limit in ``LimitedSizeDict.__setitem__`` by re-measuring the whole
-item on every attribute it stores: quadratic in the number of attributes. A contact item has
-about twenty attributes, so moto spent ~4 ms per item (a 6,000-row import took 25 s). We keep the
-same limit and the same error, but keep the running size instead of re-measuring it.
-moto is pinned exactly (pyproject.toml); tests/e2e/test_speedups.py covers this.
+moto builds a stored item attribute by attribute through ``LimitedSizeDict.__setitem__``, which
+re-measures the whole item every time to enforce the 400 KB limit: quadratic in the number of
+attributes. A contact item has about twenty, so moto spent ~4 ms per item (a 6,000-row import took
+25 s). We build the item's attributes at once and measure the item once: the same limit, the same
+error, the same measure. Later updates of an item still go through moto's own check.
+moto is pinned exactly (pyproject.toml); tests/functional/test_moto_speedups.py covers this.
 """
 
 from __future__ import annotations
@@ -14,30 +15,23 @@ from typing import Any
 ITEM_SIZE_LIMIT = 405_000  # moto's own figure: "between 409 and 410KB", measured against AWS
 
 
-def _attribute_size(key: str, value: Any) -> int:
-    from moto.dynamodb.models.dynamo_type import DynamoType
+def _item_init(self: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict
     from moto.dynamodb.models.utilities import bytesize
 
-    return bytesize(key) + (value.size() if type(value) is DynamoType else bytesize(str(value)))
-
-
-def _setitem_with_running_size(self: Any, key: str, value: Any) -> None:
-    from moto.dynamodb.exceptions import ItemSizeTooLarge
-
-    size = self.__dict__.get("_running_size")
-    if size is None:
-        size = sum(_attribute_size(k, v) for k, v in self.items())
-    if key in self:
-        size -= _attribute_size(key, self[key])
-    size += _attribute_size(key, value)
-    if size > ITEM_SIZE_LIMIT:
+    self.hash_key = hash_key
+    self.range_key = range_key
+    values = {key: DynamoType(value) for key, value in attrs.items()}
+    # moto's measure: every attribute name's bytes plus every value's size.
+    if sum(bytesize(key) + value.size() for key, value in values.items()) > ITEM_SIZE_LIMIT:
         raise ItemSizeTooLarge
-    dict.__setitem__(self, key, value)
-    self.__dict__["_running_size"] = size
+    self.attrs = LimitedSizeDict()
+    dict.update(self.attrs, values)  # past LimitedSizeDict.__setitem__: measured just above
 
 
 def install() -> None:
     """Idempotent."""
-    from moto.dynamodb.models.dynamo_type import LimitedSizeDict
+    from moto.dynamodb.models.dynamo_type import Item
 
-    LimitedSizeDict.__setitem__ = _setitem_with_running_size  # type: ignore[method-assign,assignment]
+    Item.__init__ = _item_init  # type: ignore[method-assign]
