@@ -129,3 +129,15 @@ def test_outputs(cloudformation):
         "FlagTopicArn",
         "ImportCheckFunctionName",
     } <= set(cloudformation["Outputs"])
+
+
+def test_every_threshold_of_the_policy_is_a_stack_parameter(sam_template):
+    # Given the policy's settings (each read from LISTGUARD_<NAME>)
+    from listguard.verification import Policy
+
+    environment = sam_template["Globals"]["Function"]["Environment"]["Variables"]
+    # Then every function gets each one from a parameter whose default is the policy's own
+    for name, field in Policy.model_fields.items():
+        value = environment[f"LISTGUARD_{name.upper()}"]
+        parameter = sam_template["Parameters"][value["Ref"]]
+        assert float(parameter["Default"]) == float(field.default), name
