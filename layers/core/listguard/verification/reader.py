@@ -4,7 +4,10 @@ The file is never loaded whole: bytes are read in blocks, decoded incrementally,
 blocks of complete records. A block without quotes is split with ``str.split`` (the common case,
 and much faster than the csv module); a block with quotes goes through ``csv.reader``, which handles
 quoted separators, doubled quotes and newlines inside fields. A record never straddles two blocks:
-a block ends at a newline with an even number of quotes before it.
+a block ends at a newline that is outside every quoted field, by the csv module's own rules (a quote
+opens a quoted field only at the start of a field; elsewhere it is a literal character). A quoted
+field that never closes is read on for at most ``MAX_PENDING_CHARS``, then cut at a newline anyway:
+the csv module reads it to the end of that block, as it would to the end of the file.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import re
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import compress, repeat
+from itertools import compress, islice, repeat
 from operator import itemgetter
 from typing import Protocol
 
@@ -26,6 +29,13 @@ SEPARATORS = (",", ";", "\t", "|")
 SEPARATOR_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 READ_BLOCK_BYTES = 1 << 20
 SNIFF_BYTES = 64 * 1024
+# A quoted field still open after this much text is cut anyway, so a stray quote cannot make the
+# reader hold the rest of a large file in memory.
+MAX_PENDING_CHARS = 16 << 20
+# The lines of the sniffed text that decide the separator.
+SEPARATOR_SAMPLE_LINES = 20
+# A DOS end-of-file mark (Ctrl-Z) that old tools append to text files.
+DOS_EOF = b"\x1a"
 
 # Fields may be longer than the csv module's default 128 KiB limit (a notes column, a pasted HTML
 # signature); the file size limit bounds them anyway.
@@ -72,7 +82,8 @@ class _Decoder:
     With a BOM the encoding is known. Without one, UTF-8 is assumed while the bytes are plain ASCII
     (both candidates agree on ASCII); the first block with other bytes decides between UTF-8 and
     Windows-1252, so a Windows-1252 file whose first megabyte is ASCII is still read right.
-    Bytes that still fail to decode become U+FFFD, and the engine reports their rows as malformed.
+    Bytes that still fail to decode become U+FFFD (the replacement character) wherever they are; a
+    row is reported malformed only when the replacement character lands in its email cell.
     """
 
     encoding: str  # "utf-8" while undecided
@@ -93,8 +104,11 @@ class _Decoder:
         return self._decoder.decode(data, final)
 
 
-def _sniff_encoding(head: bytes) -> tuple[str, int, bool]:
-    """(encoding, BOM length, settled) from the first bytes; raises when the file is not text."""
+def _sniff_encoding(head: bytes, *, at_end: bool = False) -> tuple[str, int, bool]:
+    """(encoding, BOM length, settled) from the first bytes; raises when the file is not text.
+
+    ``at_end``: ``head`` is the whole file, so a DOS end-of-file mark at its end is no binary data.
+    """
     for magic, what in _NOT_CSV_SIGNATURES:
         if head.startswith(magic):
             raise UnusableFileError(f"the file is {what}, not a CSV file; {HOW_TO_EXPORT}")
@@ -108,7 +122,7 @@ def _sniff_encoding(head: bytes) -> tuple[str, int, bool]:
             return "utf-16-le", 0, True
         if even > len(head) // 4 and odd == 0:
             return "utf-16-be", 0, True
-    if _BINARY_BYTES.search(head):
+    if _BINARY_BYTES.search(head.rstrip(DOS_EOF) if at_end else head):
         raise UnusableFileError(f"the file is not text (it holds binary data); {HOW_TO_EXPORT}")
     return "utf-8", 0, False
 
@@ -117,12 +131,56 @@ def _megabytes(size: int) -> str:
     return f"{size / 1e6:g} MB" if size >= 1e6 else f"{size:,} bytes"
 
 
-def _detect_separator(header_line: str) -> str:
-    """The candidate separator seen most often in the header row, outside quotes (comma on a tie)."""
-    unquoted = re.sub(r'"[^"]*"', "", header_line)
-    counts = {sep: unquoted.count(sep) for sep in SEPARATORS}
-    best = max(SEPARATORS, key=lambda sep: counts[sep])
-    return best if counts[best] > 0 else ","
+# Excel's first line naming the separator, "sep=;": not the header.
+_SEPARATOR_LINE = re.compile(r'"?sep=([,;\t|])"?[ ]*(?:\r?\n|\r|$)', re.IGNORECASE)
+
+
+def _detect_separator(sample: str) -> str:
+    """The candidate separator that best splits the first lines of ``sample`` (comma on a true tie).
+
+    Each candidate splits the first records as the csv module would (so quoted separators do not
+    count). A candidate must split the header; then the one that gives the most data records the
+    header's number of fields wins, then the one that gives the header more fields.
+    """
+    end = sample.rfind("\n")
+    if end > 0:
+        sample = sample[: end + 1]  # whole lines only: the sniffed text may end mid-line
+    sample = sample.replace("\r", "")
+    best, best_score = ",", (0, 0)
+    for sep in SEPARATORS:
+        nonblank = (r for r in csv.reader(io.StringIO(sample), delimiter=sep) if "".join(r).strip())
+        records = list(islice(nonblank, SEPARATOR_SAMPLE_LINES + 1))
+        header = len(records[0]) if records else 0
+        if header < 2:
+            continue  # not on the header
+        # A data record fits when it has the header's fields, allowing trailing empty ones.
+        fitting = sum(
+            len(record) == header or (len(record) > header and not "".join(record[header:]).strip())
+            for record in records[1:]
+        )
+        if (fitting, header) > best_score:
+            best, best_score = sep, (fitting, header)
+    return best
+
+
+_QUOTED_FIELD_SCANNERS: dict[str, re.Pattern[str]] = {}
+
+
+def _quote_scanner(sep: str) -> re.Pattern[str]:
+    """Matches text outside quoted fields, by the csv module's (non-strict) rules, up to a quoted field
+    that does not close.
+
+    Tokens: a run without quotes; a quote after any other character than the separator or a line
+    break (a literal character of an unquoted field); a quote at the start of a field, which opens a
+    quoted field, up to the single quote that closes it (``""`` inside is a literal quote). The
+    quantifiers are possessive: a quoted field that does not close ends the match at its quote.
+    """
+    scanner = _QUOTED_FIELD_SCANNERS.get(sep)
+    if scanner is None:
+        s = re.escape(sep)
+        scanner = re.compile(rf'(?:[^"]++|(?<=[^{s}\n])"|(?<![^{s}\n])"[^"]*+(?:""[^"]*+)*+")*+')
+        _QUOTED_FIELD_SCANNERS[sep] = scanner
+    return scanner
 
 
 class CsvStream:
@@ -139,21 +197,35 @@ class CsvStream:
         first = stream.read(SNIFF_BYTES)
         self.bytes_read = len(first)
         self._check_size()
-        encoding, bom_length, settled = _sniff_encoding(first)
+        at_end = False
+        while first.endswith(DOS_EOF):  # the file's end-of-file mark, or binary data? Look further.
+            more_bytes = stream.read(READ_BLOCK_BYTES)
+            if not more_bytes:
+                at_end = True
+                break
+            first += more_bytes
+            self.bytes_read += len(more_bytes)
+            self._check_size()
+        encoding, bom_length, settled = _sniff_encoding(first, at_end=at_end)
         self._decoder = _Decoder(encoding=encoding, settled=settled)
         text = self._decoder.decode(first[bom_length:])
-        if not text.strip():
+        while not text.rstrip("\x1a").strip():  # nothing but blank lines yet: read on, without them
             more = self._read_text()
-            if more is None or not (text + more).strip():
+            if more is None:
                 raise UnusableFileError(
                     "the file is empty; upload a CSV with a header row and one contact per row"
                 )
-            text += more
+            text = text[max(text.rfind("\n"), text.rfind("\r")) + 1 :] + more
         # Old Mac files end lines with a lone CR; the block cutter looks for LF.
         self._lone_cr = "\r" in text and "\n" not in text
-        self._pending = self._normalise(text)
-        first_line = self._pending.lstrip("\r\n").split("\n", 1)[0]
-        self.separator = _detect_separator(first_line)
+        text = self._normalise(text)
+        separator_line = _SEPARATOR_LINE.match(text)
+        if separator_line:  # Excel's "sep=;": the separator, and the header comes next
+            self.separator = separator_line.group(1)
+            text = text[separator_line.end() :]
+        else:
+            self.separator = _detect_separator(text.lstrip("\r\n"))
+        self._pending = text
 
     @property
     def encoding(self) -> str:
@@ -178,12 +250,18 @@ class CsvStream:
             )
 
     def text_blocks(self) -> Iterator[str]:
-        """Blocks of whole records: each ends at a newline that is not inside a quoted field."""
+        """Blocks of whole records: each ends at a newline that is not inside a quoted field.
+
+        A quoted field still open after ``MAX_PENDING_CHARS`` is cut at a newline anyway.
+        """
         pending = self._pending
+        scanner = _quote_scanner(self.separator)
+        scanned = 0  # ``pending`` up to here is outside quoted fields (a quoted field may start here)
         while True:
             more = self._read_text()
             if more is None:
                 pending += self._decoder.decode(b"", final=True)
+                pending = pending.rstrip("\x1a")  # a DOS end-of-file mark
                 if pending:
                     yield pending
                 return
@@ -191,10 +269,16 @@ class CsvStream:
             cut = pending.rfind("\n")
             if cut < 0:
                 continue
+            if '"' in pending:
+                # The scan stops at a quoted field that does not close before the last newline.
+                outside = scanner.match(pending, scanned, cut + 1)
+                assert outside is not None  # the pattern matches the empty string
+                scanned = outside.end()
+                if scanned <= cut and len(pending) <= MAX_PENDING_CHARS:
+                    continue  # the last newline is inside a quoted field: read on until it closes
             block = pending[: cut + 1]
-            if block.count('"') % 2:
-                continue  # the last newline is inside a quoted field: read on until it closes
             pending = pending[cut + 1 :]
+            scanned = 0
             yield block
 
     def records(self, block: str) -> Records:
@@ -228,8 +312,10 @@ class Records:
 
     The block is cut into lines, and a line is split on the separator only when its fields are
     needed (most rows only need their email cell). Lines with quotes are parsed by the csv module,
-    one line each while every quoted field closes on its own line; a block where a quoted field
-    spans lines goes through the csv module whole. Blank lines, and lines of nothing but
+    one line each while every quoted field closes on its own line (checked by the csv module in
+    strict mode: a field left open, or a stray character after a closing quote, is an error there);
+    otherwise the block goes through the csv module whole. Either way the records are those of
+    ``csv.reader`` over the block (without carriage returns). Blank lines, and lines of nothing but
     separators, spaces and empty quotes, are skipped.
     """
 
@@ -256,6 +342,7 @@ class Records:
         has_quotes = '"' in block
         if "\r" in block:
             block = block.replace("\r", "")  # CRLF line ends (a lone CR was turned into LF already)
+        whole = block
         lines = block.split("\n")
         if lines and not lines[-1]:
             lines.pop()
@@ -273,11 +360,17 @@ class Records:
                 block = "\n".join(lines)
         if has_quotes:
             quoted = _lines_with_quotes(block, lines)
-            if any(lines[i].count('"') % 2 for i in quoted):  # a quoted field spans lines: parse whole
-                reader = csv.reader(io.StringIO("\n".join(lines)), delimiter=sep)
+            try:
+                # One record per line, or an error: a quoted field left open at the end of a line
+                # takes in the next line (one record fewer) or raises at the end of the data.
+                records = list(csv.reader([lines[i] for i in quoted], delimiter=sep, strict=True))
+            except csv.Error:
+                records = []
+            if len(records) != len(quoted):  # a quoted field spans lines: parse the block whole
+                reader = csv.reader(io.StringIO(whole), delimiter=sep)
                 self._fields = [record for record in reader if "".join(record).strip()]
                 return
-            parsed = dict(zip(quoted, csv.reader([lines[i] for i in quoted], delimiter=sep), strict=True))
+            parsed = dict(zip(quoted, records, strict=True))
             empty = {i for i, record in parsed.items() if not "".join(record).strip()}
             if empty:  # lines of nothing but empty quoted cells are blank lines too
                 kept = [i for i in range(len(lines)) if i not in empty]

@@ -1,0 +1,204 @@
+"""Quotes, by the csv module's rules, at the reader level: block cutting, stray quotes, open fields.
+
+The reference is ``csv.reader`` (non-strict) over the whole text, blank records dropped: a quote
+opens a quoted field only at the start of a field; elsewhere it is a literal character.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from listguard.verification import UnusableFileError, Verdict, Verification, reader
+from listguard.verification.reader import SEPARATORS, CsvStream, Records
+
+
+def expected_records(text: str, sep: str) -> list[list[str]]:
+    """What the csv module reads from ``text``, blank records dropped (the reader's contract)."""
+    return [r for r in csv.reader(io.StringIO(text), delimiter=sep) if "".join(r).strip()]
+
+
+@contextmanager
+def tiny_blocks(*, read: int = 7, sniff: int = 5, max_pending: int | None = None) -> Iterator[None]:
+    """Reads of a few bytes, so that short texts are cut into many blocks."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(reader, "READ_BLOCK_BYTES", read)
+        patch.setattr(reader, "SNIFF_BYTES", sniff)
+        if max_pending is not None:
+            patch.setattr(reader, "MAX_PENDING_CHARS", max_pending)
+        yield
+
+
+def stream(text: str) -> tuple[CsvStream, list[str]]:
+    """The stream over ``text`` (UTF-8) and its blocks."""
+    csv_stream = CsvStream(io.BytesIO(text.encode()), max_bytes=1 << 30)
+    return csv_stream, list(csv_stream.text_blocks())
+
+
+def stream_records(csv_stream: CsvStream, blocks: list[str]) -> list[list[str]]:
+    return [record for block in blocks for record in csv_stream.records(block).fields]
+
+
+def run(data: bytes) -> list[tuple[str, list[str], Verdict]]:
+    verification = Verification(io.BytesIO(data))
+    return [(r.email, r.fields, r.verdict) for batch in verification.batches() for r in batch]
+
+
+# -- a stray quote does not hold the rest of the file ---------------------------------------------
+
+
+def test_stray_quote_mid_field_does_not_stop_the_block_cutting() -> None:
+    # Given a file with one stray quote in the middle of a name (a literal character for csv)
+    rows = [f"user{i}@example.com,Name{i}\n" for i in range(3000)]
+    rows[5] = 'anna@example.com,O"Anna\n'
+    text = "email,name\n" + "".join(rows)
+    # When it is read in blocks of about 1,000 bytes
+    with tiny_blocks(read=1000, sniff=500):
+        csv_stream, blocks = stream(text)
+    # Then the blocks stay small (they used to run to the end of the file), and the records are right
+    assert len(blocks) > 50
+    assert max(map(len, blocks)) < 2000
+    assert stream_records(csv_stream, blocks) == expected_records(text, ",")
+
+
+def test_stray_quote_then_quoted_newline_across_a_read_boundary() -> None:
+    # Given a stray quote (even count of quotes up to the newline) and then a quoted field with a
+    # newline: the simple parity says "outside" at that newline, but it is inside the quoted field
+    text = 'email,name\nann@example.com,O"Anna,"line one\nline two"\nbob@example.com,Bob\n' * 20
+    for read in range(3, 40):
+        with tiny_blocks(read=read, sniff=read):
+            csv_stream, blocks = stream(text)
+        # Then every block ends outside quoted fields, and the records are the csv module's
+        assert stream_records(csv_stream, blocks) == expected_records(text, ","), read
+
+
+def test_open_quoted_field_is_cut_past_the_look_ahead_cap() -> None:
+    # Given a quoted field that never closes, followed by 50 KB of rows
+    head = 'email,notes\nann@example.com,"never closes\n'
+    rest = "".join(f"user{i}@example.com,x\n" for i in range(2500))
+    # When it is read with a look-ahead cap of 5,000 characters
+    with tiny_blocks(read=1000, sniff=1000, max_pending=5000):
+        csv_stream, blocks = stream(head + rest)
+    # Then no block grows much past the cap: the first one is cut at a newline past it, and holds
+    # the open field to its end (as the csv module reads an open field to the end of the file) ...
+    assert max(map(len, blocks)) <= 5000 + 1000
+    first = csv_stream.records(blocks[0]).fields
+    assert first == expected_records(blocks[0], ",")
+    assert first[1][1].startswith("never closes\nuser0@example.com,x\n")
+    # ... and the rows after that block are read as records again
+    after = "".join(blocks[1:])
+    assert stream_records(csv_stream, blocks[1:]) == expected_records(after, ",")
+    assert len(after) > 40_000
+
+
+def test_genuine_quoted_newlines_under_the_cap_stay_whole() -> None:
+    # Given a quoted field of 3,000 characters with newlines, read 100 bytes at a time
+    notes = "line\n" * 600
+    text = f'email,notes\nann@example.com,"{notes}"\nbob@example.com,x\n'
+    with tiny_blocks(read=100, sniff=100, max_pending=5000):
+        csv_stream, blocks = stream(text)
+    # Then it is one record
+    assert stream_records(csv_stream, blocks) == [
+        ["email", "notes"],
+        ["ann@example.com", notes],
+        ["bob@example.com", "x"],
+    ]
+
+
+# -- quoted fields left open on a line with an even number of quotes ------------------------------
+
+
+def test_even_quotes_with_a_field_left_open_no_internal_error() -> None:
+    # Given lines with two quotes each, a literal one and one that opens a field that does not
+    # close on its line (this raised "ValueError: zip() argument 2 is shorter")
+    text = 'name,email\nx"y,"a@example.com\np"q,"b@example.com\nq,c@example.com\n'
+    # When the block is parsed / Then it is what the csv module reads
+    assert Records(text, ",").fields == expected_records(text, ",")
+    # And the file is verified without an error: the open field takes in the following lines
+    rows = run(text.encode())
+    assert [fields for _, fields, _ in rows] == expected_records(text, ",")[1:]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'a,"b"c\nd,e\n',  # a stray character after a closing quote (an error in strict mode)
+        'a,"b""\nc"\n',  # a doubled quote, then the field goes on on the next line
+        'a,"\n\n",b\nc,d\n',  # a blank line inside a quoted field is part of the field
+        'a,"x"\n,,\n"",""\n"y\n" , \nz\n',  # blank records, and one that spans lines
+        'a"b\n"c\n"\nd\n',  # a literal quote, then a quoted field with a newline
+    ],
+)
+def test_records_are_the_csv_modules(text: str) -> None:
+    assert Records(text, ",").fields == expected_records(text, ",")
+
+
+# -- the property: the reader reads what the csv module reads -------------------------------------
+
+
+def _quoted(content: str) -> str:
+    return '"' + content.replace('"', '""') + '"'
+
+
+@st.composite
+def csv_texts(draw: st.DrawFn) -> tuple[str, str]:
+    """(text, separator): either random characters or rows of plain and quoted fields."""
+    sep = draw(st.sampled_from(SEPARATORS))
+    other = draw(st.sampled_from(SEPARATORS))
+    alphabet = 'a@. x"\n' + sep + other
+    if draw(st.booleans()):
+        return draw(st.text(alphabet=alphabet, max_size=120)), sep
+    plain = st.text(alphabet=alphabet.replace('"', "").replace("\n", "").replace(sep, ""), max_size=6)
+    stray = st.text(alphabet='a"', min_size=2, max_size=4).map(lambda s: "a" + s)  # a literal quote
+    quoted = st.text(alphabet=alphabet, max_size=8).map(_quoted)
+    row = st.lists(st.one_of(plain, stray, quoted), min_size=1, max_size=4).map(sep.join)
+    rows = draw(st.lists(row, min_size=1, max_size=12))
+    return "".join(r + "\n" for r in rows) + draw(st.sampled_from(["", 'x"', '"open', "last"])), sep
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(csv_texts())
+@example(('a"b,"c\nd"\ne\n', ","))
+@example(('name,email\nx"y,"a@example.com\np"q,"b@example.com\nq,c@example.com\n', ","))
+def test_records_equal_the_csv_module(case: tuple[str, str]) -> None:
+    # Given any text and separator, parsed as one block
+    text, sep = case
+    records = Records(text, sep)
+    expected = expected_records(text, sep)
+    # Then the records, and every way of asking for them, are the csv module's
+    assert records.fields == expected
+    again = Records(text, sep)
+    counts = again.field_counts()
+    assert counts == [len(r) for r in expected]
+    assert [again.record(i) for i in range(len(again))] == expected
+    for index in (0, 1):
+        assert Records(text, sep).column(index, counts) == [
+            r[index].strip() if len(r) > index else "" for r in expected
+        ]
+    assert Records(text, sep).without_first().fields == expected[1:]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(csv_texts(), st.integers(min_value=1, max_value=12), st.integers(min_value=1, max_value=12))
+@example(('a"b,"c\nd"\ne\n', ","), 3, 3)
+def test_stream_records_equal_the_csv_module(case: tuple[str, str], read: int, sniff: int) -> None:
+    # Given any text, read a few bytes at a time (many blocks, cut at many places)
+    text, _ = case
+    with tiny_blocks(read=read, sniff=sniff):
+        if not text.strip():
+            with pytest.raises(UnusableFileError):
+                stream(text)
+            return
+        csv_stream, blocks = stream(text)
+    # Then the blocks are the text (but for leading blank lines), and their records are what the
+    # csv module reads from the whole text with the separator detected
+    joined = "".join(blocks)
+    assert text.endswith(joined)
+    assert not text[: len(text) - len(joined)].strip()
+    assert stream_records(csv_stream, blocks) == expected_records(text, csv_stream.separator)
