@@ -63,15 +63,15 @@ def test_workers_give_the_same_rows_and_report(monkeypatch: pytest.MonkeyPatch) 
     # Given a multi-block file, and workers switched on for small files
     data = _contact_file()
     monkeypatch.setattr(engine, "PARALLEL_MIN_BYTES", 0)
-    in_workers = engine._screen_in_workers
+    in_workers = engine._WorkerScreen.__iter__
     blocks_in_workers: list[object] = []
 
-    def spy(*args: Any) -> Iterator[Any]:
-        for result in in_workers(*args):
+    def spy(self: Any) -> Iterator[Any]:
+        for result in in_workers(self):
             blocks_in_workers.append(result)
             yield result
 
-    monkeypatch.setattr(engine, "_screen_in_workers", spy)
+    monkeypatch.setattr(engine._WorkerScreen, "__iter__", spy)
     # When it is checked in one process and with two workers
     serial = _run(data, workers=1)
     parallel = _run(data, workers=2)

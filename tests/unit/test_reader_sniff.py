@@ -65,6 +65,16 @@ def test_comma_in_a_semicolon_header_finds_the_email_column() -> None:
     assert {r.verdict for r in rows} == {Verdict.VALID}
 
 
+def test_the_header_decides_when_every_row_holds_commas_too() -> None:
+    # Given a semicolon file whose header and every row also hold a comma (the rows score a tie)
+    data = b"Email;Name, First\nann@x.com;Ann, A\nbob@y.com;Bob, B\n"
+    # When it is verified
+    verification, rows = run(data)
+    # Then the separator that shows an email column in the header wins
+    assert (verification.separator, verification.email_column) == (";", "Email")
+    assert [row.verdict for row in rows] == [Verdict.VALID, Verdict.VALID]
+
+
 @pytest.mark.parametrize("sep", [",", ";", "\t", "|"], ids=["comma", "semicolon", "tab", "pipe"])
 @pytest.mark.parametrize("newline", ["\n", "\r\n"], ids=["lf", "crlf"])
 def test_excel_sep_line_names_the_separator_and_is_not_the_header(sep: str, newline: str) -> None:

@@ -12,6 +12,7 @@ The engine, pydantic and rich are imported inside the command, not at module lev
 from __future__ import annotations
 
 import csv
+import itertools
 import os
 import secrets
 import sys
@@ -181,10 +182,16 @@ def _with_progress(verification: Verification, size: int) -> Iterator[Batch]:
     from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
+    # The first batch before the bar: the engine forks its workers by then, and the bar's refresh
+    # thread must not be running in a process that forks.
+    batches = verification.batches()
+    first = next(batches, None)
+    if first is None:
+        return
     columns = (TextColumn("checking"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("check", total=size)
-        for batch in verification.batches():
+        for batch in itertools.chain([first], batches):
             yield batch
             progress.update(task, completed=verification.bytes_read)
 

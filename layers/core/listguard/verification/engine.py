@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
 import re
 from collections import Counter, deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 
 from .classify import Duplicates, RowScreen, Screened
 from .errors import UnusableFileError
 from .model import Batch, ImportReport, Verdict, VerifyOptions
 from .policy import Policy
-from .reader import SEPARATOR_NAMES, ByteStream, CsvStream, Records
+from .reader import SEPARATOR_NAMES, SEPARATORS, ByteStream, CsvStream, Records
 from .syntax import fast_check
 
 #: Below this size a file is checked in this process: starting workers would cost more than it saves.
@@ -122,6 +125,18 @@ class Verification:
             )
         first = [name.strip() for name in records.record(0)]
         email_index = _find_column(first, EMAIL_COLUMN_ALIASES)
+        if email_index is None:
+            # The separator was scored on the rows; the header may say otherwise ("Email;Name, First"
+            # over rows that all hold commas): a separator that shows an email column wins.
+            for separator in SEPARATORS:
+                candidate = Records(block, separator)
+                header = [name.strip() for name in candidate.record(0)]
+                if (
+                    separator != self.separator
+                    and (index := _find_column(header, EMAIL_COLUMN_ALIASES)) is not None
+                ):
+                    self._csv.separator, records, first, email_index = separator, candidate, header, index
+                    break
         if email_index is not None:
             self.header = first
             data = records.without_first()
@@ -165,13 +180,21 @@ class Verification:
             blocklist=self.options.blocklist,
         )
         duplicates = Duplicates()
-        yield duplicates.resolve(screen.screen(self._first_records), self._first_records)
-        if self._workers > 1:
-            screened = _screen_in_workers(screen, self._blocks, self.separator, self._workers)
-        else:
-            screened = ((screen.screen(records), records) for records in map(self._csv.records, self._blocks))
-        for result, records in screened:
-            yield duplicates.resolve(result, records)
+        with contextlib.ExitStack() as stack:
+            screened: Iterable[tuple[Screened, Records]]
+            if self._workers > 1:
+                # Started before the first batch goes out: the workers are forked before the caller
+                # starts anything of its own (a progress bar's thread must not be forked).
+                screened = stack.enter_context(
+                    _WorkerScreen(screen, self._blocks, self.separator, self._workers)
+                )
+            else:
+                screened = (
+                    (screen.screen(records), records) for records in map(self._csv.records, self._blocks)
+                )
+            yield duplicates.resolve(screen.screen(self._first_records), self._first_records)
+            for result, records in screened:
+                yield duplicates.resolve(result, records)
         self._rows = duplicates.rows
         self._counts = duplicates.counts
         self._finished = True
@@ -218,34 +241,43 @@ def _screen_block(block: str, separator: str) -> Screened:
     return _worker_screen.screen(Records(block, separator))
 
 
-def _screen_in_workers(
-    screen: RowScreen, blocks: Iterator[str], separator: str, workers: int
-) -> Iterator[tuple[Screened, Records]]:
-    """Screen blocks in worker processes, in file order, with a few blocks in flight (bounded memory).
+class _WorkerScreen:
+    """Screens blocks in worker processes, in file order, a few blocks in flight (bounded memory).
 
     Only the screen runs there: the block's text goes out, and its emails, keys and exceptions come
     back. The rows' fields are parsed in this process only if somebody asks for them.
     """
-    import multiprocessing
-    from concurrent.futures import Future, ProcessPoolExecutor
 
-    # Not multiprocessing.Pool: its worker-handler thread wakes whenever a result waits in the pipe
-    # and spins until the result thread takes it, ~10% of this process's CPU and the GIL with it.
-    # The executor's one manager thread sleeps until there is work; a worker that dies raises here.
-    context = multiprocessing.get_context("fork")
-    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(screen,))
-    in_flight: deque[tuple[str, Future[Screened]]] = deque()
-    try:
-        for block in blocks:
-            in_flight.append((block, pool.submit(_screen_block, block, separator)))
-            if len(in_flight) > 2 * workers:
-                text, pending = in_flight.popleft()
-                yield pending.result(), Records(text, separator)
-        while in_flight:
-            text, pending = in_flight.popleft()
-            yield pending.result(), Records(text, separator)
-    finally:
-        pool.shutdown(cancel_futures=True)  # on an early stop, the blocks not started are dropped
+    def __init__(self, screen: RowScreen, blocks: Iterator[str], separator: str, workers: int) -> None:
+        self._screen, self._blocks, self._separator, self._workers = screen, blocks, separator, workers
+        self._in_flight: deque[tuple[str, Future[Screened]]] = deque()
+
+    def __enter__(self) -> _WorkerScreen:
+        import multiprocessing
+
+        # Not multiprocessing.Pool: its worker-handler thread wakes whenever a result waits in the pipe
+        # and spins until the result thread takes it, ~10% of this process's CPU and the GIL with it.
+        # The executor's one manager thread sleeps until there is work; a worker that dies raises here.
+        # With "fork" the executor starts all its workers at the first submit: that is now.
+        context = multiprocessing.get_context("fork")
+        self._pool = ProcessPoolExecutor(
+            self._workers, mp_context=context, initializer=_start_worker, initargs=(self._screen,)
+        )
+        self._submit(2 * self._workers + 1)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._pool.shutdown(cancel_futures=True)  # on an early stop, the blocks not started are dropped
+
+    def _submit(self, count: int) -> None:
+        for block in itertools.islice(self._blocks, count):
+            self._in_flight.append((block, self._pool.submit(_screen_block, block, self._separator)))
+
+    def __iter__(self) -> Iterator[tuple[Screened, Records]]:
+        while self._in_flight:
+            text, pending = self._in_flight.popleft()
+            self._submit(1)
+            yield pending.result(), Records(text, self._separator)
 
 
 def default_workers() -> int:
