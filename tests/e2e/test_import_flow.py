@@ -25,6 +25,19 @@ def _count(cloud: LocalCloud, flag: str) -> int:
     return int(response["Count"])
 
 
+def _item(cloud: LocalCloud, sk: str) -> dict[str, Any]:
+    table = cloud.resource("dynamodb").Table(cloud.outputs["TableName"])
+    return dict(table.get_item(Key={"pk": f"ACCOUNT#{ACCOUNT}", "sk": sk}, ConsistentRead=True)["Item"])
+
+
+def _a_contact_sk(cloud: LocalCloud) -> str:
+    table = cloud.resource("dynamodb").Table(cloud.outputs["TableName"])
+    response = table.query(
+        KeyConditionExpression=Key("pk").eq(f"ACCOUNT#{ACCOUNT}") & Key("sk").begins_with("CONTACT#"), Limit=1
+    )
+    return str(response["Items"][0]["sk"])
+
+
 def _summary(cloud: LocalCloud, import_id: str) -> dict[str, Any]:
     s3 = cloud.client("s3")
     body = s3.get_object(Bucket=cloud.outputs["ImportsBucketName"], Key=f"reports/{ACCOUNT}/{import_id}.json")
@@ -65,11 +78,20 @@ def test_a_clean_list_is_validated_and_a_replayed_upload_changes_nothing(local_c
     assert first["outcome"] == "validated"
     sendable = _count(local_cloud, "none")
     assert sendable > 1_000
+    record, contact_sk = _item(local_cloud, "IMPORT#clean"), _a_contact_sk(local_cloud)
+    contact = _item(local_cloud, contact_sk)
 
     # When the very same file is delivered again (same content, same ETag: a replayed event)
     s3.put_object(Bucket=bucket, Key=f"imports/{ACCOUNT}/clean.csv", Body=body)
 
-    # Then nothing changed: same summary, same contacts
+    # Then nothing ran again: the import record and a contact keep the timestamps of the first run
+    # (the summary has none: a full re-run would look the same there)
+    again = _item(local_cloud, "IMPORT#clean")
+    assert (again["finished_at"], again["updated_at"]) == (record["finished_at"], record["updated_at"])
+    assert again == record
+    assert _item(local_cloud, contact_sk)["updated_at"] == contact["updated_at"]
+    assert _item(local_cloud, contact_sk) == contact
+    # And the summary and the counts are the same
     assert _summary(local_cloud, "clean") == first
     assert _count(local_cloud, "none") == sendable
     assert _count(local_cloud, "pending") == 0

@@ -10,6 +10,7 @@ import pytest
 from functional_cloud import BUCKET, TABLE, Cloud, create_table, load_handler
 from moto import mock_aws
 
+from listguard import contacts
 from listguard.aws import aws_clients
 
 
@@ -51,6 +52,9 @@ def cloud(monkeypatch: pytest.MonkeyPatch, import_check_app: ModuleType) -> Iter
         sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=flag_queue_arn)
 
         monkeypatch.setenv("TABLE_NAME", TABLE)
+        # moto answers BatchWriteItem in this process, CPU-bound: 8 writer threads only contend for the
+        # GIL (the suite took twice as long). Two still write concurrently; test_batch_put_* use 8.
+        monkeypatch.setattr(contacts, "WRITE_THREADS", 2)
         monkeypatch.setenv("FLAG_TOPIC_ARN", topic_arn)
         # Clients are cached per process: make them again inside this test's mock.
         aws_clients.cache_clear()

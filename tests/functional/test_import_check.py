@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
-from collections.abc import Sequence
+import threading
+import time
+import unicodedata
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
 from functional_cloud import TABLE, Cloud
 
+from listguard import contacts as contacts_module
 from listguard.aws import aws_clients
-from listguard.contacts import ContactRepository
-from listguard.verification import REPORT_COLUMNS, ImportReport
+from listguard.contacts import RESULT_FIELDS, ContactRepository, FlagStatus, batch_put, email_key
+from listguard.imports import _ContactWriter
+from listguard.verification import REPORT_COLUMNS, ImportReport, normalize_address
 
 ACCOUNT = "acme"
 
@@ -65,9 +71,15 @@ def seed_contacts(cloud: Cloud, items: Sequence[dict[str, Any]]) -> None:
     ContactRepository(cloud.dynamodb, TABLE).put_contacts(items)
 
 
-def existing_contact(email: str, *, subscription_status: str = "subscribed") -> dict[str, Any]:
+def existing_contact(
+    email: str,
+    *,
+    subscription_status: str = "subscribed",
+    flag_status: str = "none",
+    import_id: str = "older",
+) -> dict[str, Any]:
     """A contact as other flows write it (an earlier import, an unsubscribe, a hard bounce)."""
-    key = email.strip().casefold()
+    key = email_key(email)
     return {
         "pk": f"ACCOUNT#{ACCOUNT}",
         "sk": f"CONTACT#{key}",
@@ -75,41 +87,76 @@ def existing_contact(email: str, *, subscription_status: str = "subscribed") -> 
         "email": email,
         "email_key": key,
         "attributes": {},
-        "flag_status": "none",
+        "flag_status": flag_status,
         "subscription_status": subscription_status,
-        "import_id": "older",
-        "gsi1pk": f"ACCOUNT#{ACCOUNT}#FLAG#none",
+        "import_id": import_id,
+        "gsi1pk": f"ACCOUNT#{ACCOUNT}#FLAG#{flag_status}",
         "gsi1sk": key,
-        "gsi2pk": f"IMPORT#{ACCOUNT}#older",
+        "gsi2pk": f"IMPORT#{ACCOUNT}#{import_id}",
         "gsi2sk": key,
     }
 
 
 class BatchWriteSpy:
-    """Wraps the DynamoDB resource's BatchWriteItem: counts calls, and can misbehave on purpose."""
+    """Wraps the DynamoDB client's BatchWriteItem (called from several threads): counts calls, records
+    what was written, and can misbehave on purpose."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, *, unprocessed_calls: int = 0, fail_on_call: int = 0):
-        self.resource = aws_clients().dynamodb
-        self.original = self.resource.batch_write_item
+    def __init__(
+        self,
+        monkeypatch: pytest.MonkeyPatch,
+        *,
+        unprocessed_calls: int = 0,
+        fail_on_call: int = 0,
+        on_call: dict[int, Callable[[], None]] | None = None,
+        delay: float = 0.0,
+    ):
+        self.client = aws_clients().dynamodb.meta.client
+        self.original = self.client.batch_write_item
         self.unprocessed_calls = unprocessed_calls
         self.fail_on_call = fail_on_call
+        self.on_call = on_call or {}
+        self.delay = delay
         self.calls = 0
+        self.sizes: list[int] = []
         self.resent: list[str] = []
+        self.written_flags: list[tuple[str, str]] = []  # (sk, flag_status) of every put sent
         self.reported_unprocessed: list[str] = []
-        monkeypatch.setattr(self.resource, "batch_write_item", self)
+        self.concurrent = self.max_concurrent = 0
+        self.lock = threading.Lock()
+        monkeypatch.setattr(self.client, "batch_write_item", self)
 
     def __call__(self, **kwargs: Any) -> dict[str, Any]:
-        self.calls += 1
-        if self.calls == self.fail_on_call:
-            raise RuntimeError("injected failure midway through the import")
         (requests,) = kwargs["RequestItems"].values()
-        self.resent.extend(r["PutRequest"]["Item"]["sk"] for r in requests)
+        with self.lock:
+            self.calls += 1
+            call = self.calls
+            self.concurrent += 1
+            self.max_concurrent = max(self.max_concurrent, self.concurrent)
+        try:
+            return self._call(call, requests, kwargs)
+        finally:
+            with self.lock:
+                self.concurrent -= 1
+
+    def _call(self, call: int, requests: list[dict[str, Any]], kwargs: dict[str, Any]) -> dict[str, Any]:
+        if call in self.on_call:
+            self.on_call[call]()
+        if call == self.fail_on_call:
+            raise RuntimeError("injected failure midway through the import")
+        time.sleep(self.delay)
+        with self.lock:
+            self.sizes.append(len(requests))
+            self.resent.extend(r["PutRequest"]["Item"]["sk"] for r in requests)
+            self.written_flags.extend(
+                (r["PutRequest"]["Item"]["sk"], r["PutRequest"]["Item"]["flag_status"]) for r in requests
+            )
         response: dict[str, Any] = self.original(**kwargs)
-        if self.calls <= self.unprocessed_calls:
+        if call <= self.unprocessed_calls:
             # DynamoDB under throttling: accept the batch only in part (here it was written anyway,
             # which a replacement put makes harmless; the point is that the rest is sent again).
             unprocessed = requests[len(requests) // 2 :]
-            self.reported_unprocessed.extend(r["PutRequest"]["Item"]["sk"] for r in unprocessed)
+            with self.lock:
+                self.reported_unprocessed.extend(r["PutRequest"]["Item"]["sk"] for r in unprocessed)
             response["UnprocessedItems"] = {TABLE: unprocessed}
         return response
 
@@ -246,7 +293,9 @@ def test_declined_import_flags_its_contacts_declined_and_tells_integrations(clou
 def test_import_sent_to_manual_review_keeps_its_contacts_pending(
     cloud: Cloud, small_check_policy: int
 ) -> None:
-    # Given 200 new contacts (a check is due) of which 6% are disposable (between review and decline)
+    # Given a contact declined by an earlier import
+    seed_contacts(cloud, [existing_contact("person5@example.com", flag_status="declined")])
+    # ... and 200 rows with it (a check is due) of which 6% are disposable (between review and decline)
     event = cloud.upload(import_key("fair"), contacts_csv(188, disposable=12))
 
     # When it is checked
@@ -255,40 +304,59 @@ def test_import_sent_to_manual_review_keeps_its_contacts_pending(
     # Then an operator must decide: the import is in review and its contacts stay pending
     assert result["status"] == "in_review"
     assert result["outcome"] == "manual_review"
-    assert flags(cloud.contacts(ACCOUNT)) == {"pending"}
+    contacts = cloud.contacts(ACCOUNT)
+    assert contacts.pop("person5@example.com")["flag_status"] == "declined"
+    assert flags(contacts) == {"pending"}
     assert cloud.import_record(ACCOUNT, "fair")["status"] == "in_review"
     (notification,) = cloud.flag_events()
     assert json.loads(notification["Message"])["outcome"] == "manual_review"
 
     # And the operator's later decision goes through the same repository function
     changed = ContactRepository(cloud.dynamodb, TABLE).apply_outcome(ACCOUNT, "fair", "validated")  # type: ignore[arg-type]
-    assert changed == 200
-    assert flags(cloud.contacts(ACCOUNT)) == {"none"}
+    assert changed == 199
+    contacts = cloud.contacts(ACCOUNT)
+    # ... which does not lift a decline either: only remediation does
+    assert contacts.pop("person5@example.com")["flag_status"] == "declined"
+    assert flags(contacts) == {"none"}
 
 
 def test_blocklisted_contacts_stay_blocklisted(cloud: Cloud) -> None:
-    # Given an account whose contact unsubscribed (blocklisted), and a file that imports it again
+    # Given an account whose contacts unsubscribed (blocklisted), one stored in decomposed Unicode,
+    # and a file that imports them again in other forms (case, composed Unicode)
+    zoe_decomposed = unicodedata.normalize("NFD", "Zoë.Müller@example.de")
     seed_contacts(
         cloud,
         [
             existing_contact("Blocked.Person@example.com", subscription_status="blocklisted"),
+            existing_contact(zoe_decomposed, subscription_status="blocklisted"),
             existing_contact("member@example.org"),
         ],
     )
-    body = contacts_csv(10, extra=["blocked.person@EXAMPLE.com,Blocked,Acme", "member@example.org,Member,"])
+    body = contacts_csv(
+        10,
+        extra=[
+            "blocked.person@EXAMPLE.com,Blocked,Acme",
+            "member@example.org,Member,",
+            "ZOË.MÜLLER@example.de,Zoë,Acme",
+        ],
+    )
     event = cloud.upload(import_key("again"), body)
 
     # When it is checked
     only_result(cloud.invoke(event))
 
     # Then the row is reported blocklisted and the contact is not re-subscribed
+    # (the engine's verdict alone decides it: contacts and engine share one address identity)
     rows = rows_report(cloud, "again")
     assert rows[10]["verdict"] == "blocklisted"
+    assert rows[12]["verdict"] == "blocklisted"
     contacts = cloud.contacts(ACCOUNT)
     assert contacts["blocked.person@example.com"]["subscription_status"] == "blocklisted"
+    assert contacts[normalize_address("zoë.müller@example.de")]["subscription_status"] == "blocklisted"
     assert contacts["member@example.org"]["subscription_status"] == "subscribed"
     assert contacts["person0@example.com"]["subscription_status"] == "subscribed"
-    assert summary(cloud, "again")["existing_contacts"] == 2
+    assert len(contacts) == 13  # the same contacts, not new ones
+    assert summary(cloud, "again")["existing_contacts"] == 3
 
 
 # -- delivery, keys and failures ---------------------------------------------------------------------
@@ -427,7 +495,8 @@ def test_a_failure_midway_leaves_no_report_and_the_lambda_retry_finishes(
     assert [key for key in cloud.objects() if key.startswith("reports/")] == []
     assert cloud.import_record(ACCOUNT, "bumpy")["status"] == "received"
     written = cloud.contacts(ACCOUNT)
-    assert len(written) == 150
+    # calls 1-6 were written; calls already in flight on other threads may have been too
+    assert 150 <= len(written) < 300
     assert flags(written) == {"pending"}
 
     # When a duplicate delivery arrives meanwhile, it leaves the import to its owner
@@ -457,3 +526,224 @@ def test_objects_outside_the_import_layout_are_ignored(cloud: Cloud) -> None:
     assert result["status"] == "skipped"
     assert "not an import file" in result["skipped_reason"]
     assert cloud.items() == []
+
+
+# -- flags: an import never lowers a contact's flag -------------------------------------------------
+
+
+def test_reimporting_declined_contacts_under_the_check_minimum_keeps_them_declined(
+    cloud: Cloud, small_check_policy: int
+) -> None:
+    # Given an import of 200 rows that was declined (15% disposable addresses)
+    declined = cloud.upload(import_key("bought"), contacts_csv(170, disposable=30))
+    assert only_result(cloud.invoke(declined))["status"] == "declined"
+
+    # When 90 of its rows come back in a new import, under the check minimum (no check), with 5 new
+    body = contacts_csv(90, extra=[f"fresh{i}@example.net,Fresh {i}," for i in range(5)])
+    result = only_result(cloud.invoke(cloud.upload(import_key("again"), body)))
+
+    # Then the import needed no check, but the declined contacts stay declined: not sendable
+    assert result["status"] == "imported"
+    assert result["contacts_written"] == 95
+    contacts = cloud.contacts(ACCOUNT)
+    assert {contacts[f"person{i}@example.com"]["flag_status"] for i in range(170)} == {"declined"}
+    assert {contacts[f"fresh{i}@example.net"]["flag_status"] for i in range(5)} == {"none"}
+    sendable = ContactRepository(cloud.dynamodb, TABLE).contacts_by_flag(ACCOUNT, "none")
+    assert sorted(c["email"] for c in sendable) == [f"fresh{i}@example.net" for i in range(5)]
+
+
+def test_a_checked_import_never_lowers_a_flag_even_while_it_runs(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch, small_check_policy: int
+) -> None:
+    # Given contacts declined by an earlier import, contacts pending in another import's review,
+    # and a blocklisted one
+    seed_contacts(
+        cloud,
+        [existing_contact(f"person{i}@example.com", flag_status="declined") for i in range(0, 200, 10)]
+        + [
+            existing_contact(f"person{i}@example.com", flag_status="pending", import_id="in-review")
+            for i in range(5, 200, 10)
+        ]
+        + [existing_contact("person7@example.com", subscription_status="blocklisted")],
+    )
+    spy = BatchWriteSpy(monkeypatch)
+
+    # When a clean import of 200 rows with them all is checked (past the hold: spooled, then rewritten)
+    result = only_result(cloud.invoke(cloud.upload(import_key("clean"), contacts_csv(200))))
+
+    # Then it is validated, yet declined contacts stay declined, pending ones pending, the rest sendable
+    assert result["status"] == "validated"
+    contacts = cloud.contacts(ACCOUNT)
+    declined = {f"person{i}@example.com" for i in range(0, 200, 10)}
+    pending = {f"person{i}@example.com" for i in range(5, 200, 10)}
+    assert {contacts[key]["flag_status"] for key in declined} == {"declined"}
+    assert {contacts[key]["flag_status"] for key in pending} == {"pending"}
+    assert flags({k: c for k, c in contacts.items() if k not in declined | pending}) == {"none"}
+    assert contacts["person7@example.com"]["subscription_status"] == "blocklisted"
+    # And no write ever lowered them, not even the first (pending) one while the check ran
+    assert {flag for sk, flag in spy.written_flags if sk.removeprefix("CONTACT#") in declined} == {"declined"}
+    assert {flag for sk, flag in spy.written_flags if sk.removeprefix("CONTACT#") in pending} == {"pending"}
+
+
+def test_an_address_in_another_form_is_the_same_contact(cloud: Cloud) -> None:
+    # Given a contact imported with a composed, capitalised Unicode address
+    first = cloud.upload(import_key("first"), "email,name\nZoë.Müller@Example.de,Zoë\n".encode())
+    only_result(cloud.invoke(first))
+
+    # When it is imported again, decomposed and in other letter cases
+    decomposed = unicodedata.normalize("NFD", "zoë.MÜLLER@example.DE")
+    second = cloud.upload(import_key("second"), f"email,name\n{decomposed},Zoë\n".encode())
+    only_result(cloud.invoke(second))
+
+    # Then it is one contact, under the engine's identity of the address
+    contacts = cloud.contacts(ACCOUNT)
+    assert list(contacts) == [normalize_address("Zoë.Müller@Example.de")]
+    assert email_key(decomposed) == normalize_address(decomposed)
+
+
+# -- writing contacts -------------------------------------------------------------------------------
+
+
+def test_the_pending_spool_is_gzip_compressed(cloud: Cloud, tmp_path: Any) -> None:
+    # Given a writer past its hold limit (every contact is written pending and spooled)
+    repository = ContactRepository(cloud.dynamodb, TABLE)
+    spool = tmp_path / "pending.jsonl.gz"
+    writer = _ContactWriter(repository, spool, hold_limit=0, prior_flags={})
+    items = [
+        {
+            **existing_contact(f"person{i}@example.com", flag_status="pending"),
+            "email_key": f"person{i}@example.com",
+        }
+        for i in range(200)
+    ]
+
+    # When the import's contacts are written and the outcome applied
+    writer.add(iter(items))
+    written = writer.finish(FlagStatus.NONE)
+
+    # Then the spool is gzip, several times smaller than its JSON, and every contact got the outcome
+    assert written == 200
+    assert spool.read_bytes()[:2] == b"\x1f\x8b"
+    with gzip.open(spool, "rt", encoding="utf-8") as text:
+        lines = text.read().splitlines()
+    assert len(lines) == 200
+    assert spool.stat().st_size * 4 < sum(len(line.encode()) + 1 for line in lines)
+    assert flags(cloud.contacts(ACCOUNT)) == {"none"}
+
+
+def test_batch_put_writes_from_several_threads(cloud: Cloud, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given DynamoDB answering each BatchWriteItem in 20 ms, and 1,010 contacts (one repeated key)
+    monkeypatch.setattr(contacts_module, "WRITE_THREADS", 8)  # the production figure
+    spy = BatchWriteSpy(monkeypatch, unprocessed_calls=2, delay=0.02)
+    items = [existing_contact(f"person{i}@example.com") for i in range(1_000)]
+    items += [existing_contact(f"person{i}@example.com") for i in range(10)]  # same key, same call
+
+    # When they are put
+    ordered = items[:10] + items[1_000:] + items[10:1_000]  # the repeats in the first call
+    written = batch_put(aws_clients().dynamodb, TABLE, ordered, sleep=lambda _: None)
+
+    # Then several calls were in flight at once, never more than 8, none with more than 25 items,
+    # unprocessed items were sent again, and the count is exact
+    assert 1 < spy.max_concurrent <= 8
+    assert max(spy.sizes) <= 25
+    assert spy.reported_unprocessed
+    assert written == 1_000
+    assert len(cloud.contacts(ACCOUNT)) == 1_000
+
+
+def test_batch_put_raises_the_error_of_any_call(cloud: Cloud, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given DynamoDB failing the fifth of 40 calls
+    monkeypatch.setattr(contacts_module, "WRITE_THREADS", 8)
+    spy = BatchWriteSpy(monkeypatch, fail_on_call=5, delay=0.01)
+    items = [existing_contact(f"person{i}@example.com") for i in range(1_000)]
+
+    # When the contacts are put, Then the error comes out, and calls not started yet were not sent
+    with pytest.raises(RuntimeError, match="injected failure"):
+        batch_put(aws_clients().dynamodb, TABLE, items)
+    assert spy.calls < 40
+
+
+# -- import records and stale runs ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("moment", ["while its contacts are written", "while its outcome is applied"])
+def test_a_run_overtaken_by_a_newer_upload_publishes_nothing(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch, small_check_policy: int, moment: str
+) -> None:
+    # Given an import that will be declined, and a newer upload of the same key claiming it midway
+    event = cloud.upload(import_key("overtaken"), contacts_csv(170, disposable=30))
+    repository = ContactRepository(cloud.dynamodb, TABLE)
+
+    def newer_upload_claims() -> None:
+        claim = repository.claim_import(
+            ACCOUNT,
+            "overtaken",
+            etag="newer-etag",
+            claimant="newer-request",
+            source_key=import_key("overtaken"),
+            lease_seconds=900,
+        )
+        assert claim is not None
+
+    if moment == "while its contacts are written":
+        BatchWriteSpy(monkeypatch, on_call={2: newer_upload_claims})
+    else:
+        finish = _ContactWriter.finish
+
+        def finish_then_lose_the_import(writer: _ContactWriter, final_flag: FlagStatus) -> int:
+            written = finish(writer, final_flag)
+            newer_upload_claims()
+            return written
+
+        monkeypatch.setattr(_ContactWriter, "finish", finish_then_lose_the_import)
+
+    # When the older run reaches its end
+    result = only_result(cloud.invoke(event))
+
+    # Then it leaves the import to the newer run: no report, no event, no finish
+    assert result["status"] == "skipped"
+    assert result["skipped_reason"] == "superseded by a newer upload"
+    assert [key for key in cloud.objects() if key.startswith("reports/")] == []
+    assert cloud.flag_events() == []
+    record = cloud.import_record(ACCOUNT, "overtaken")
+    assert (record["status"], record["etag"], record["claimed_by"]) == (
+        "received",
+        "newer-etag",
+        "newer-request",
+    )
+    # And none of its contacts is sendable (an outcome is applied only while the run owns the import)
+    expected = {"pending"} if moment == "while its contacts are written" else {"declined"}
+    assert flags(cloud.contacts(ACCOUNT)) == expected
+
+
+def test_a_new_upload_clears_the_previous_files_results(cloud: Cloud, small_check_policy: int) -> None:
+    # Given an import whose file was checked and declined (the record holds every result)
+    event = cloud.upload(import_key("weekly"), contacts_csv(170, disposable=30))
+    only_result(cloud.invoke(event))
+    finished = cloud.import_record(ACCOUNT, "weekly")
+    assert set(RESULT_FIELDS) - {"error"} <= set(finished)
+
+    # When a new file is uploaded to the same key and claims the import
+    claim = ContactRepository(cloud.dynamodb, TABLE).claim_import(
+        ACCOUNT, "weekly", etag="new-etag", claimant="new", source_key=import_key("weekly"), lease_seconds=900
+    )
+
+    # Then none of the previous file's results remain on the record
+    assert claim is not None
+    record = cloud.import_record(ACCOUNT, "weekly")
+    assert {field for field in RESULT_FIELDS if field in record} == set()
+    assert (record["status"], record["etag"]) == ("received", "new-etag")
+
+
+def test_a_new_file_that_is_rejected_shows_no_results_of_the_previous_one(cloud: Cloud) -> None:
+    # Given an import that was checked
+    only_result(cloud.invoke(cloud.upload(import_key("weekly"), contacts_csv(20))))
+
+    # When an unusable file replaces it
+    result = only_result(cloud.invoke(cloud.upload(import_key("weekly"), b"name\nAlice\n")))
+
+    # Then the record says rejected, and nothing about the earlier file's rows and contacts
+    assert result["status"] == "rejected"
+    record = cloud.import_record(ACCOUNT, "weekly")
+    assert record["status"] == "rejected"
+    assert not {"rows", "contacts_written", "flag_status", "verdicts", "rows_report_key"} & set(record)

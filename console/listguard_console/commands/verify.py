@@ -16,8 +16,8 @@ import itertools
 import os
 import secrets
 import sys
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Generator, Iterable, Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Annotated
 
@@ -115,12 +115,14 @@ def _run(
             verification = Verification(
                 stream, options=options, policy=policy, size=size, workers=default_workers()
             )
-            batches = _with_progress(verification, size)
-            if rows_out is None:
-                for _ in batches:
-                    pass
-            else:
-                _write_rows_file(rows_out, batches)
+            # Closed here, whatever happens: the engine's worker processes are stopped by this thread
+            # (left to the garbage collector, the generator could be finalised on another one).
+            with closing(_with_progress(verification, size)) as batches:
+                if rows_out is None:
+                    for _ in batches:
+                        pass
+                else:
+                    _write_rows_file(rows_out, batches)
             return verification.report(), policy
     except UnusableFileError as error:
         raise CommandError(f"{file}: {error}") from None
@@ -174,7 +176,7 @@ def _read_blocklist(path: Path) -> frozenset[str]:
     return frozenset(address for address in addresses if address)
 
 
-def _with_progress(verification: Verification, size: int) -> Iterator[Batch]:
+def _with_progress(verification: Verification, size: int) -> Generator[Batch]:
     """The engine's batches; with a progress bar on stderr for a large file when a person watches."""
     if size < PROGRESS_MIN_BYTES or not sys.stderr.isatty():
         yield from verification.batches()

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import random
 import time
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -28,12 +28,15 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from listguard.verification import Outcome, RowResult, Verdict
+from listguard.verification import Outcome, RowResult, Verdict, normalize_address
 
 Item = dict[str, Any]
 
 #: BatchWriteItem takes at most 25 put requests per call.
 BATCH_WRITE_LIMIT = 25
+#: BatchWriteItem calls in flight at once: a call takes ~10 ms, so one thread writes ~2,500 items a
+#: second, too few for a multi-million-row import in 900 s; 8 threads stay well under the table's limits.
+WRITE_THREADS = 8
 PROFILE_SK = "PROFILE"
 #: DynamoDB items are at most 400 KB: a row with huge extra columns keeps what fits in this budget.
 ATTRIBUTES_BUDGET_BYTES = 256 * 1024
@@ -45,6 +48,16 @@ class FlagStatus(StrEnum):
     NONE = "none"
     PENDING = "pending"
     DECLINED = "declined"
+
+
+#: How far a flag keeps a contact from being mailed. An import never lowers a contact's flag.
+FLAG_RANK: Mapping[FlagStatus, int] = {FlagStatus.NONE: 0, FlagStatus.PENDING: 1, FlagStatus.DECLINED: 2}
+
+
+def higher_flag(current: FlagStatus | str, flag: FlagStatus | str) -> FlagStatus:
+    """The flag a contact gets when ``flag`` is applied to it: never lower than the one it has."""
+    current, flag = FlagStatus(current), FlagStatus(flag)
+    return current if FLAG_RANK[current] > FLAG_RANK[flag] else flag
 
 
 class SubscriptionStatus(StrEnum):
@@ -81,9 +94,30 @@ class UnprocessedItemsError(RuntimeError):
     """DynamoDB kept returning ``UnprocessedItems`` after every retry (sustained throttling)."""
 
 
+#: What ``finish_import`` records about a file's check. A new upload (another ETag) removes them all
+#: when it claims the import, so the record never shows the previous file's results.
+RESULT_FIELDS = (
+    "outcome",
+    "error",
+    "finished_at",
+    "verification_required",
+    "rows",
+    "new_contacts",
+    "existing_contacts",
+    "contacts_written",
+    "flag_status",
+    "verdicts",
+    "predicted_bounce_rate",
+    "reasons",
+    "summary_key",
+    "rows_report_key",
+    "contact_count_after",
+)
+
+
 def email_key(address: str) -> str:
-    """The identity of a contact: trimmed, NFC-normalised, case-folded address."""
-    return unicodedata.normalize("NFC", address.strip()).casefold()
+    """The identity of a contact: the engine's own (duplicates and the blocklist use it too)."""
+    return normalize_address(address)
 
 
 def account_pk(account: str) -> str:
@@ -146,10 +180,11 @@ class AccountSnapshot:
     """What the check needs to know about the account before it starts."""
 
     contact_count: int
+    #: The addresses of blocklisted contacts, as stored: the engine normalises them as it does rows.
     blocklist: frozenset[str]
-
-    def blocklisted_keys(self) -> frozenset[str]:
-        return frozenset(email_key(address) for address in self.blocklist)
+    #: Email key -> flag of the contacts that are ``pending`` or ``declined`` (all others are ``none``):
+    #: an import never lowers them.
+    flags: Mapping[str, FlagStatus]
 
 
 def batch_put(
@@ -157,25 +192,30 @@ def batch_put(
     table_name: str,
     items: Iterable[Item],
     *,
+    threads: int | None = None,
     max_attempts: int = 8,
     base_delay: float = 0.05,
     max_delay: float = 5.0,
     sleep: Callable[[float], None] = time.sleep,
 ) -> int:
-    """Put items with BatchWriteItem, 25 per call, retrying ``UnprocessedItems`` with backoff.
+    """Put items with BatchWriteItem, 25 per call and ``threads`` calls at once; returns how many.
 
-    Returns the number of items written. ``UnprocessedItems`` is DynamoDB's answer to throttling on
-    part of a batch: resending at once would be throttled again, so wait exponentially (full jitter, so
-    concurrent writers spread out), and give up with ``UnprocessedItemsError`` after ``max_attempts``.
+    ``UnprocessedItems`` is DynamoDB's answer to throttling on part of a batch: resending at once would
+    be throttled again, so wait exponentially (full jitter, so concurrent writers spread out), and give
+    up with ``UnprocessedItemsError`` after ``max_attempts``. The first error of any call is raised.
+    Calls may complete in any order: callers never put the same key twice in one ``batch_put``.
     """
-    written = 0
-    for chunk in batched(items, BATCH_WRITE_LIMIT):
+    threads = threads or WRITE_THREADS  # read on each call (the functional tests lower it)
+    # The resource is not thread-safe, its client is (and it still takes and returns plain values).
+    client = dynamodb.meta.client
+
+    def put(chunk: tuple[Item, ...]) -> int:
         # One request may not name the same key twice (ValidationException): the last one wins.
         unique = {(item["pk"], item["sk"]): item for item in chunk}
         requests: list[Item] = [{"PutRequest": {"Item": item}} for item in unique.values()]
         attempt = 0
         while requests:
-            response = dynamodb.batch_write_item(RequestItems={table_name: requests})
+            response = client.batch_write_item(RequestItems={table_name: requests})
             requests = response.get("UnprocessedItems", {}).get(table_name, [])
             if not requests:
                 break
@@ -185,7 +225,23 @@ def batch_put(
                     f"{len(requests)} items still unprocessed after {attempt} attempts on {table_name}"
                 )
             sleep(random.uniform(0, min(max_delay, base_delay * 2**attempt)))
-        written += len(unique)
+        return len(unique)
+
+    written = 0
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="batch-put") as pool:
+        in_flight: set[Future[int]] = set()
+        try:
+            for chunk in batched(items, BATCH_WRITE_LIMIT):
+                # A bounded window: ``items`` may be millions of spooled contacts, read as they go.
+                if len(in_flight) >= 2 * threads:
+                    done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+                    written += sum(future.result() for future in done)
+                in_flight.add(pool.submit(put, chunk))
+            done, in_flight = wait(in_flight)
+            written += sum(future.result() for future in done)
+        finally:
+            for future in in_flight:
+                future.cancel()  # after an error: calls not started yet are not sent
     return written
 
 
@@ -233,6 +289,9 @@ class ContactRepository:
     def apply_outcome(self, account: str, import_id: str, outcome: Outcome) -> int:
         """Flag the contacts of an import as its outcome says; returns how many contacts changed.
 
+        Contacts that were ``declined`` before the import stay so (an import never lowers a flag, and
+        they leave ``declined`` only by remediation); the import's own ``pending`` becomes the outcome's.
+
         For decisions taken after the check (an operator's on a ``manual_review`` import): it reads the
         import's contacts from gsi2, which is only eventually consistent, so it is not used in the same
         breath as the writes (``import_check`` rewrites from its own spool instead). Only contacts of the
@@ -243,30 +302,39 @@ class ContactRepository:
         contacts = (
             c
             for c in self.contacts_of_import(account, import_id)
-            if current_etag is None or c.get("import_etag") == current_etag
+            if (current_etag is None or c.get("import_etag") == current_etag)
+            and c["flag_status"] != FlagStatus.DECLINED
         )
         return self.rewrite_flag(contacts, FLAG_FOR_OUTCOME[outcome])
 
     # -- the account ----------------------------------------------------------------------------------
 
-    def read_account_snapshot(self, account: str) -> AccountSnapshot:
-        """The account's list size and blocklist, in one pass over its contacts.
+    def read_account_snapshot(self, account: str, import_id: str) -> AccountSnapshot:
+        """The account's list size, blocklist and flagged contacts, in one pass over its contacts.
 
         The table has no index by subscription status, so the blocklist is a read of the account's
         contacts with a small projection (about 1 MB, thousands of contacts, per page); counting them
-        on the way gives an exact list size for free.
+        and noting their flags on the way is free. ``pending`` written by this import itself (an
+        earlier attempt, or an earlier file of the same import, which this check supersedes) is not a
+        flag the contact had before the import: it is left out, so the outcome can replace it.
         """
         count = 0
         blocklist: set[str] = set()
+        flags: dict[str, FlagStatus] = {}
         for contact in self._query(
             KeyConditionExpression=Key("pk").eq(account_pk(account)) & Key("sk").begins_with("CONTACT#"),
-            ProjectionExpression="email, subscription_status",
+            ProjectionExpression="sk, email, subscription_status, flag_status, import_id",
             ConsistentRead=True,
         ):
             count += 1
             if contact.get("subscription_status") == SubscriptionStatus.BLOCKLISTED:
                 blocklist.add(contact["email"])
-        return AccountSnapshot(contact_count=count, blocklist=frozenset(blocklist))
+            flag = contact.get("flag_status")
+            if flag == FlagStatus.DECLINED or (
+                flag == FlagStatus.PENDING and contact.get("import_id") != import_id
+            ):
+                flags[contact["sk"].removeprefix("CONTACT#")] = FlagStatus(flag)
+        return AccountSnapshot(contact_count=count, blocklist=frozenset(blocklist), flags=flags)
 
     def refresh_contact_count(self, account: str) -> int:
         """Recount the account's contacts into its profile (exact and idempotent, unlike an increment:
@@ -329,13 +397,17 @@ class ContactRepository:
                     "SET #type = :type, account = :account, import_id = :import_id, #status = :received, "
                     "etag = :etag, source_key = :source_key, claimed_by = :claimant, "
                     "lease_expires_at = :lease, received_at = :now_iso, updated_at = :now_iso "
-                    "REMOVE outcome, #error, finished_at"
+                    f"REMOVE {', '.join(f'#r{i}' for i in range(len(RESULT_FIELDS)))}"
                 ),
                 ConditionExpression=(
                     "attribute_not_exists(sk) OR etag <> :etag OR "
                     "(#status = :received AND (claimed_by = :claimant OR lease_expires_at < :now))"
                 ),
-                ExpressionAttributeNames={"#type": "type", "#status": "status", "#error": "error"},
+                ExpressionAttributeNames={
+                    "#type": "type",
+                    "#status": "status",
+                    **{f"#r{i}": name for i, name in enumerate(RESULT_FIELDS)},
+                },
                 ExpressionAttributeValues={
                     ":type": "import",
                     ":account": account,
@@ -355,19 +427,30 @@ class ContactRepository:
             raise
         return Claim(previous=response.get("Attributes"))
 
-    def record_existing_contacts(self, account: str, import_id: str, existing_contacts: int) -> None:
+    def record_existing_contacts(
+        self, account: str, import_id: str, *, etag: str, existing_contacts: int
+    ) -> None:
         """Pin the list size the check is measured against, so a resumed check (whose first attempt
-        already wrote some contacts) decides exactly as the first attempt would have."""
+        already wrote some contacts) decides exactly as the first attempt would have. Pinned with the
+        file's ETag, apart from the results: a claim removes those, and a crash between a new file's
+        claim and this pin must not let its retry use the previous file's figure."""
         self._table.update_item(
             Key={"pk": account_pk(account), "sk": import_sk(import_id)},
-            UpdateExpression="SET existing_contacts = :count",
-            ExpressionAttributeValues={":count": existing_contacts},
+            UpdateExpression="SET pinned = :pinned",
+            ExpressionAttributeValues={":pinned": {"etag": etag, "existing_contacts": existing_contacts}},
         )
+
+    def owns_import(self, account: str, import_id: str, *, etag: str, claimant: str) -> bool:
+        """Whether this claimant's check of this file still holds the import (a newer upload takes it)."""
+        record = self.get_import(account, import_id)
+        return record is not None and record.get("etag") == etag and record.get("claimed_by") == claimant
 
     def finish_import(
         self, account: str, import_id: str, *, etag: str, claimant: str, status: ImportStatus, fields: Item
     ) -> bool:
         """Record the end of a check (the commit point). False when a newer upload took the import over."""
+        if unknown := set(fields) - set(RESULT_FIELDS):
+            raise ValueError(f"not a result field (add it to RESULT_FIELDS): {sorted(unknown)}")
         values = {f":{name}": to_dynamodb(value) for name, value in fields.items()}
         names = {f"#{name}": name for name in fields}
         assignments = "".join(f", #{name} = :{name}" for name in fields)
@@ -427,15 +510,16 @@ def new_contact_item(
     result: RowResult,
     attributes: dict[str, str],
     flag: FlagStatus,
-    blocklisted: bool,
     now: str,
 ) -> Item:
-    """The contact item an import writes for one importable row."""
+    """The contact item an import writes for one importable row (it replaces the stored one whole:
+    attributes of an earlier import are not merged, which would need a read per contact)."""
     key = email_key(result.email)
-    # Blocklisted contacts are never re-subscribed by an import.
+    # Blocklisted contacts are never re-subscribed by an import. The engine gives every importable row
+    # of an address on the account's blocklist this verdict (only unimportable verdicts outrank it).
     subscription = (
         SubscriptionStatus.BLOCKLISTED
-        if blocklisted or result.verdict == Verdict.BLOCKLISTED
+        if result.verdict == Verdict.BLOCKLISTED
         else SubscriptionStatus.SUBSCRIBED
     )
     return {

@@ -6,6 +6,7 @@ import contextlib
 import itertools
 import os
 import re
+import signal
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -234,6 +235,10 @@ _worker_screen: RowScreen | None = None
 def _start_worker(screen: RowScreen) -> None:
     global _worker_screen
     _worker_screen = screen
+    # Ctrl-C in a terminal reaches every process of the group: the main process stops the check and
+    # its workers; a worker interrupted on its own would only print a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def _screen_block(block: str, separator: str) -> Screened:
@@ -260,10 +265,16 @@ class _WorkerScreen:
         # The executor's one manager thread sleeps until there is work; a worker that dies raises here.
         # With "fork" the executor starts all its workers at the first submit: that is now.
         context = multiprocessing.get_context("fork")
-        self._pool = ProcessPoolExecutor(
-            self._workers, mp_context=context, initializer=_start_worker, initargs=(self._screen,)
-        )
-        self._submit(2 * self._workers + 1)
+        # Ctrl-C is held back while the workers are forked: raised inside a fork handler it would be
+        # swallowed ("Exception ignored") and the check would run on. It arrives right after.
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            self._pool = ProcessPoolExecutor(
+                self._workers, mp_context=context, initializer=_start_worker, initargs=(self._screen,)
+            )
+            self._submit(2 * self._workers + 1)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
         return self
 
     def __exit__(self, *_: object) -> None:
