@@ -18,6 +18,7 @@ from listguard_console.localcloud.template import load_template
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "infra" / "template.yaml"
+STATE_MACHINE = ROOT / "infra" / "statemachines" / "import.asl.json"
 
 
 def run_handler(

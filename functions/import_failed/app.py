@@ -18,7 +18,7 @@ def record_handler(record: SQSRecord) -> None:
     record_failures([DestinationRecord.model_validate_json(record.body)])
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
     # A record that fails (DynamoDB throttled) is reported back alone and delivered again by SQS.

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import boto3
 import pytest
-from functional_cloud import BUCKET, TABLE, Cloud
-from harness import create_table
+from functional_cloud import BUCKET, SENDER, TABLE, Cloud
+from harness import STATE_MACHINE, create_table
 from moto import mock_aws
 
 from listguard.aws import aws_clients
@@ -45,6 +45,15 @@ def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
         topic_arn = sns.create_topic(Name="listguard-flags")["TopicArn"]
         flag_queue_url, flag_queue_arn = _queue(sqs, "flag-events")
         sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=flag_queue_arn)
+        sfn = boto3.client("stepfunctions")
+        # The import state machine exists (its executions are started, not run: tests run the steps).
+        state_machine_arn = sfn.create_state_machine(
+            name="imports",
+            definition=STATE_MACHINE.read_text(),
+            roleArn="arn:aws:iam::123456789012:role/imports",
+        )["stateMachineArn"]
+        sesv2 = boto3.client("sesv2")
+        sesv2.create_email_identity(EmailIdentity=SENDER.split("@")[1])
         # moto answers in this process, CPU-bound: 8 writer threads only contend for the GIL.
         monkeypatch.setattr(contacts, "WRITE_THREADS", 2)
         # Clients are cached per process: make them again inside this test's mock.
@@ -54,11 +63,16 @@ def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
             s3=s3,
             dynamodb=dynamodb,
             sqs=sqs,
+            sfn=sfn,
+            state_machine_arn=state_machine_arn,
             events_queue_url=events_queue_url,
             flag_queue_url=flag_queue_url,
             environment={
                 "TABLE_NAME": TABLE,
                 "FLAG_TOPIC_ARN": topic_arn,
+                "IMPORT_STATE_MACHINE_ARN": state_machine_arn,
+                "IMPORTS_BUCKET": BUCKET,
+                "NOTIFICATION_SENDER": SENDER,
                 "POWERTOOLS_METRICS_DISABLED": "true",
             },
         )

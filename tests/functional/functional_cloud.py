@@ -22,6 +22,8 @@ from listguard.verification import Verdict
 TABLE = "listguard-test"
 BUCKET = "listguard-imports-test"
 ACCOUNT = "acme"
+SENDER = "listguard@notify.example.com"
+CUSTOMER = "owner@acme.example"
 
 
 @dataclass
@@ -31,6 +33,8 @@ class Cloud:
     s3: Any
     dynamodb: Any  # the low-level client
     sqs: Any
+    sfn: Any
+    state_machine_arn: str
     events_queue_url: str
     flag_queue_url: str
     environment: dict[str, str]
@@ -66,6 +70,31 @@ class Cloud:
         self, event: dict[str, Any], request_id: str | None = None, function: str = "import_check"
     ) -> Any:
         return run_handler(function, event, environment=self.environment, request_id=request_id)
+
+    def step(self, step: str, import_id: str, account: str = ACCOUNT, **payload: Any) -> Any:
+        """Run one task of the import state machine, as its Task state would."""
+        record = self.import_record(import_id, account)
+        event = {"step": step, "import": {"account": account, "import_id": import_id, "etag": record.etag}}
+        return self.invoke({**event, **payload}, function="import_steps")
+
+    def executions(self) -> list[dict[str, Any]]:
+        """The import state machine's executions, with their input."""
+        listed = self.sfn.list_executions(stateMachineArn=self.state_machine_arn)["executions"]
+        return [
+            {**e, "input": json.loads(self.sfn.describe_execution(executionArn=e["executionArn"])["input"])}
+            for e in listed
+        ]
+
+    def emails(self) -> list[dict[str, Any]]:
+        """What SES sent (moto keeps every message): sender, recipients and the raw MIME."""
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.ses.models import ses_backends
+
+        messages = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
+        return [
+            {"source": m.source, "destinations": m.destinations, "raw": getattr(m, "raw_data", "")}
+            for m in messages
+        ]
 
     def items(self) -> list[dict[str, Any]]:
         """Every item of the table (to compare whole states)."""
@@ -137,3 +166,53 @@ def subscriptions(contacts: dict[str, Contact]) -> set[str]:
 
 
 __all__ = ["ACCOUNT", "BUCKET", "TABLE", "Cloud", "SubscriptionStatus", "flags", "subscriptions"]
+
+
+def lifecycle_of(cloud: Cloud) -> Any:
+    """The lifecycle's actions (what the console calls), on this test's mocked AWS."""
+    import boto3
+
+    from listguard.domain.standing import StandingPolicy
+    from listguard.flows.imports.lifecycle import Lifecycle
+    from listguard.notify import Notifier
+    from listguard.stores import NotificationStore, utc_now_iso
+    from listguard.verification import Policy
+
+    environment = cloud.environment
+    policy = Policy()
+    return Lifecycle(
+        s3=cloud.s3,
+        sfn=cloud.sfn,
+        bucket=BUCKET,
+        imports=cloud.import_store,
+        contacts=cloud.contact_store,
+        accounts=cloud.account_store,
+        notifier=Notifier(
+            notifications=NotificationStore(cloud.table),
+            accounts=cloud.account_store,
+            sesv2=boto3.client("sesv2"),
+            sns=boto3.client("sns"),
+            topic_arn=environment["FLAG_TOPIC_ARN"],
+            sender=SENDER,
+            clock=utc_now_iso,
+        ),
+        standing_policy=StandingPolicy(),
+        check_min_new_contacts=policy.check_min_new_contacts,
+        check_min_share_of_list=policy.check_min_share_of_list,
+    )
+
+
+def run_the_state_machine(
+    cloud: Cloud, import_id: str, *, answer: str = "continue", account: str = ACCOUNT
+) -> str:
+    """What the import state machine does after import_check handed it an import, step by step (the
+    ASL itself runs on the local cloud, in the e2e tests); returns the status the import rests at."""
+    (execution,) = [e for e in cloud.executions() if e["input"]["import"]["import_id"] == import_id][-1:]
+    if execution["input"]["needs_confirmation"]:
+        cloud.step("await_confirmation", import_id, account, token=f"token-{import_id}", timeout_seconds=3600)
+        lifecycle = lifecycle_of(cloud)
+        (lifecycle.confirm if answer == "continue" else lifecycle.cancel)(account, import_id)
+        if answer != "continue":
+            return str(cloud.import_record(import_id, account).status)
+    applied = cloud.step("apply_contacts", import_id, account)
+    return str(cloud.step("finish", import_id, account, applied=applied)["status"])

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from functional_cloud import ACCOUNT, Cloud, flags, subscriptions
+from functional_cloud import ACCOUNT, Cloud, flags, run_the_state_machine, subscriptions
 
 from listguard.domain import FlagStatus, ImportStatus
 from listguard.domain.keys import contact_key
@@ -132,35 +132,71 @@ def test_large_import_into_a_larger_list_needs_no_check(cloud: Cloud, small_chec
 # -- imports that need a check ----------------------------------------------------------------------
 
 
-def test_large_clean_import_is_checked_and_validated(cloud: Cloud, small_check_policy: int) -> None:
-    # Given 300 good new contacts for an empty account (a check is required)
-    event = cloud.upload(import_key("big"), contacts_csv(300))
+def test_a_checked_import_waits_for_the_customer_with_nothing_written(
+    cloud: Cloud, small_check_policy: int
+) -> None:
+    # Given 250 good new contacts for an empty account (a check is required), in chunks of 100
+    cloud.environment["IMPORT_CHUNK_SIZE"] = "100"
+    event = cloud.upload(import_key("big"), contacts_csv(250))
 
     # When it is checked
     result = only_result(cloud.invoke(event))
 
+    # Then the check is complete, but nothing is imported: the state machine holds the import
+    assert (result["status"], result["outcome"]) == ("verifying", "validated")
+    record = cloud.import_record("big")
+    assert (record.status, record.decided_status, record.needs_confirmation) == (
+        "verifying",
+        "validated",
+        True,
+    )
+    assert (record.chunks, record.rows, record.new_contacts) == (3, 250, 250)
+    assert cloud.contacts() == {}
+    # ... its contacts wait in S3, one object per chunk, and the reports are published
+    objects = cloud.objects()
+    chunks = sorted(key for key in objects if key.startswith(f"work/acme/big/{record.etag}/"))
+    assert [key.rsplit("/", 1)[1] for key in chunks] == [f"contacts-0000{i}.jsonl.gz" for i in range(3)]
+    assert summary(cloud, "big")["status"] == "verifying"
+    assert len(rows_report(cloud, "big")) == 250
+    # ... and one execution was started for it
+    (execution,) = cloud.executions()
+    assert execution["input"] == {
+        "import": {"account": ACCOUNT, "import_id": "big", "etag": record.etag},
+        "needs_confirmation": True,
+        "confirmation_timeout_seconds": 7 * 24 * 3600,
+    }
+    assert execution["name"] == record.execution_name
+
+
+def test_large_clean_import_is_checked_and_validated(cloud: Cloud, small_check_policy: int) -> None:
+    # Given 300 good new contacts for an empty account (a check is required)
+    only_result(cloud.invoke(cloud.upload(import_key("big"), contacts_csv(300))))
+
+    # When the customer continues and the state machine applies the outcome
+    status = run_the_state_machine(cloud, "big")
+
     # Then the check validated it and every contact is sendable
-    assert (result["status"], result["outcome"]) == ("validated", "validated")
+    assert status == "validated"
     contacts = cloud.contacts()
     assert len(contacts) == 300
     assert flags(contacts) == {"none"}
     record = cloud.import_record("big")
     assert (record.status, record.outcome, record.verification_required) == ("validated", "validated", True)
-    assert summary(cloud, "big")["outcome"] == "validated"
-    assert cloud.flag_events() == []
+    assert record.contacts_written == 300
+    assert summary(cloud, "big")["status"] == "validated"
 
 
-def test_declined_import_flags_its_contacts_declined_and_tells_integrations(
-    cloud: Cloud, small_check_policy: int
-) -> None:
+def test_declined_import_flags_its_contacts_declined(cloud: Cloud, small_check_policy: int) -> None:
     # Given 200 rows of which 15% are disposable addresses, and 5 broken ones
-    event = cloud.upload(import_key("bought-list"), contacts_csv(170, disposable=30, invalid=5))
+    only_result(
+        cloud.invoke(cloud.upload(import_key("bought-list"), contacts_csv(170, disposable=30, invalid=5)))
+    )
 
-    # When it is checked
-    result = only_result(cloud.invoke(event))
+    # When the customer continues
+    status = run_the_state_machine(cloud, "bought-list")
 
     # Then it is declined: every imported contact is declined, broken rows were not imported
-    assert result["status"] == "declined"
+    assert status == "declined"
     contacts = cloud.contacts()
     assert len(contacts) == 200
     assert flags(contacts) == {"declined"}
@@ -169,18 +205,7 @@ def test_declined_import_flags_its_contacts_declined_and_tells_integrations(
     assert not any(key.startswith("not-an-address") for key in contacts)
     assert cloud.import_record("bought-list").status is ImportStatus.DECLINED
     # And the flag index finds them without reading the account
-    declined = list(cloud.contact_store.list(ACCOUNT, flag=FlagStatus.DECLINED))
-    assert len(declined) == 200
-
-    # And exactly one small event went to the flag topic, with attributes integrations can filter on
-    (notification,) = cloud.flag_events()
-    attributes = notification["MessageAttributes"]
-    assert attributes["event_type"]["Value"] == "import_flagged"
-    assert attributes["account_id"]["Value"] == ACCOUNT
-    message = json.loads(notification["Message"])
-    assert (message["account_id"], message["import_id"]) == (ACCOUNT, "bought-list")
-    assert (message["outcome"], message["flag_status"], message["contacts"]) == ("declined", "declined", 200)
-    assert message["reasons"] and "decline" in message["reasons"][0]
+    assert len(list(cloud.contact_store.list(ACCOUNT, flag=FlagStatus.DECLINED))) == 200
 
 
 def test_import_sent_to_manual_review_keeps_its_contacts_pending(
@@ -189,13 +214,13 @@ def test_import_sent_to_manual_review_keeps_its_contacts_pending(
     # Given a contact declined by an earlier import
     cloud.seed(["person5@example.com"], flag=FlagStatus.DECLINED, import_id="older")
     # ... and 200 rows with it (a check is due) of which 6% are disposable (between review and decline)
-    event = cloud.upload(import_key("fair"), contacts_csv(188, disposable=12))
+    only_result(cloud.invoke(cloud.upload(import_key("fair"), contacts_csv(188, disposable=12))))
 
-    # When it is checked
-    result = only_result(cloud.invoke(event))
+    # When the customer continues
+    status = run_the_state_machine(cloud, "fair")
 
     # Then an operator must decide: the import is in review and its contacts stay pending
-    assert (result["status"], result["outcome"]) == ("in_review", "manual_review")
+    assert status == "in_review"
     contacts = cloud.contacts()
     declined = contacts.pop("person5@example.com")
     assert (declined.flag_status, declined.flagged_by) == ("declined", "older")
@@ -203,8 +228,6 @@ def test_import_sent_to_manual_review_keeps_its_contacts_pending(
     assert cloud.import_record("fair").status is ImportStatus.IN_REVIEW
     # And the contacts an operator's decision reaches are exactly those the import flagged
     assert {c.email_key for c in cloud.contact_store.flagged_by(ACCOUNT, "fair")} == set(contacts)
-    (notification,) = cloud.flag_events()
-    assert json.loads(notification["Message"])["outcome"] == "manual_review"
 
 
 def test_blocklisted_contacts_stay_blocklisted(cloud: Cloud) -> None:
@@ -243,9 +266,11 @@ def test_blocklisted_contacts_stay_blocklisted(cloud: Cloud) -> None:
 def test_a_replayed_event_changes_nothing(cloud: Cloud, small_check_policy: int) -> None:
     # Given a declined import that was checked once
     event = cloud.upload(import_key("twice"), contacts_csv(170, disposable=30))
-    assert only_result(cloud.invoke(event))["status"] == "declined"
+    only_result(cloud.invoke(event))
+    assert run_the_state_machine(cloud, "twice") == "declined"
     table_before, objects_before = cloud.items(), cloud.objects()
-    assert len(cloud.flag_events()) == 1
+    executions_before = cloud.executions()
+    cloud.flag_events()
 
     # When S3 delivers the same event again (at least once delivery)
     result = only_result(cloud.invoke(event))
@@ -254,6 +279,7 @@ def test_a_replayed_event_changes_nothing(cloud: Cloud, small_check_policy: int)
     assert (result["status"], result["skipped_reason"]) == ("skipped", "duplicate delivery")
     assert cloud.items() == table_before
     assert cloud.objects() == objects_before
+    assert cloud.executions() == executions_before
     assert cloud.flag_events() == []
 
 
@@ -352,8 +378,8 @@ def test_reimporting_declined_contacts_under_the_check_minimum_keeps_them_declin
     cloud: Cloud, small_check_policy: int
 ) -> None:
     # Given an import of 200 rows that was declined (15% disposable addresses)
-    declined = cloud.upload(import_key("bought"), contacts_csv(170, disposable=30))
-    assert only_result(cloud.invoke(declined))["status"] == "declined"
+    only_result(cloud.invoke(cloud.upload(import_key("bought"), contacts_csv(170, disposable=30))))
+    assert run_the_state_machine(cloud, "bought") == "declined"
 
     # When 90 of its rows come back in a new import, under the check minimum (no check), with 5 new
     body = contacts_csv(90, extra=[f"fresh{i}@example.net,Fresh {i}," for i in range(5)])
@@ -377,10 +403,10 @@ def test_a_checked_import_never_lowers_a_flag(cloud: Cloud, small_check_policy: 
     cloud.seed([], blocklisted=["person7@example.com"])
 
     # When a clean import of 200 rows with them all is checked
-    result = only_result(cloud.invoke(cloud.upload(import_key("clean"), contacts_csv(200))))
+    only_result(cloud.invoke(cloud.upload(import_key("clean"), contacts_csv(200))))
 
     # Then it is validated, yet declined contacts stay declined, pending ones pending, the rest sendable
-    assert result["status"] == "validated"
+    assert run_the_state_machine(cloud, "clean") == "validated"
     contacts = cloud.contacts()
     assert {contacts[key].flag_status for key in declined} == {"declined"}
     assert {contacts[key].flag_status for key in pending} == {"pending"}
@@ -413,8 +439,11 @@ def test_an_address_in_another_form_is_the_same_contact(cloud: Cloud) -> None:
 def test_a_new_upload_clears_the_previous_files_results(cloud: Cloud, small_check_policy: int) -> None:
     # Given an import whose file was checked and declined (the record holds every result)
     only_result(cloud.invoke(cloud.upload(import_key("weekly"), contacts_csv(170, disposable=30))))
+    run_the_state_machine(cloud, "weekly")
     finished = cloud.raw_item("ACCOUNT#acme", "IMPORT#weekly")
-    assert set(RESULT_FIELDS) - {"error"} <= set(finished)
+    assert {"outcome", "rows", "verdicts", "reasons", "contacts_written", "chunks", "decided_status"} <= set(
+        finished
+    )
 
     # When a new file is uploaded to the same key and claims the import
     claim = cloud.import_store.claim(

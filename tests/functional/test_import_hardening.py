@@ -155,9 +155,9 @@ def test_the_lease_of_a_check_is_how_long_the_invocation_can_still_run(
 
 
 def test_an_import_whose_every_attempt_fails_is_marked_failed_and_a_new_upload_retries_at_once(
-    cloud: Cloud, monkeypatch: pytest.MonkeyPatch, small_check_policy: int
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given a checked import, and DynamoDB throttling every contact write for good
+    # Given an import (no check needed), and DynamoDB throttling every contact write for good
     body = contacts_csv(150)
     event = cloud.upload(import_key("unlucky"), body)
     client = aws_clients().dynamodb
@@ -193,12 +193,11 @@ def test_an_import_whose_every_attempt_fails_is_marked_failed_and_a_new_upload_r
 
     # When DynamoDB recovers and the customer uploads the same file again (same content, same ETag)
     monkeypatch.undo()
-    monkeypatch.setenv("LISTGUARD_CHECK_MIN_NEW_CONTACTS", "100")
     result = only_result(cloud.invoke(cloud.upload(import_key("unlucky"), body)))
 
     # Then the check runs at once and completes
-    assert result["status"] == "validated"
-    assert cloud.import_record("unlucky").status is ImportStatus.VALIDATED
+    assert result["status"] == "imported"
+    assert cloud.import_record("unlucky").status is ImportStatus.IMPORTED
     assert len(cloud.contacts()) == 150
 
 
@@ -215,10 +214,11 @@ def test_a_failure_record_for_a_check_that_finished_after_all_changes_nothing(cl
 
 
 def test_a_failure_midway_leaves_no_report_and_the_lambda_retry_finishes(
-    cloud: Cloud, monkeypatch: pytest.MonkeyPatch, small_check_policy: int
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given a declined import, and a failure after 60 of its contacts were written
-    event = cloud.upload(import_key("bumpy"), contacts_csv(170, disposable=30))
+    # Given an import of 200 contacts, some already declined, and a failure after 60 were written
+    cloud.seed([f"person{i}@example.com" for i in range(0, 200, 10)], flag=FlagStatus.DECLINED)
+    event = cloud.upload(import_key("bumpy"), contacts_csv(200))
     client = aws_clients().dynamodb
     original, calls = client.put_item, {"n": 0}
 
@@ -234,14 +234,13 @@ def test_a_failure_midway_leaves_no_report_and_the_lambda_retry_finishes(
     with pytest.raises(ClientError):
         cloud.invoke(event, request_id="request-1")
 
-    # Then no report is visible, the import is still received, and the written contacts carry the
-    # check's final flag: none is sendable
+    # Then no report is visible, the import is still received, and the contacts written so far carry
+    # their final flag: the declined ones are still declined
     assert [key for key in cloud.objects() if key.startswith("reports/")] == []
     assert cloud.import_record("bumpy").status is ImportStatus.RECEIVED
     written = cloud.contacts()
-    assert 60 <= len(written) < 200
-    assert flags(written) == {"declined"}
-    assert cloud.flag_events() == []
+    assert 80 <= len(written) < 200
+    assert {written[f"person{i}@example.com"].flag_status for i in range(0, 200, 10)} == {"declined"}
 
     # When a duplicate delivery arrives meanwhile, it leaves the import to its owner
     assert only_result(cloud.invoke(event, request_id="request-2"))["skipped_reason"] == "duplicate delivery"
@@ -250,12 +249,11 @@ def test_a_failure_midway_leaves_no_report_and_the_lambda_retry_finishes(
     result = only_result(cloud.invoke(event, request_id="request-1"))
 
     # Then the import completes exactly as if nothing had happened
-    assert result["status"] == "declined"
-    assert summary_existing(cloud) == 0  # measured before the first attempt
+    assert result["status"] == "imported"
+    assert summary_existing(cloud) == 20  # measured before the first attempt
     contacts = cloud.contacts()
     assert len(contacts) == 200
-    assert flags(contacts) == {FlagStatus.DECLINED}
-    assert len(cloud.flag_events()) == 1
+    assert sum(1 for c in contacts.values() if c.flag_status is FlagStatus.DECLINED) == 20
 
 
 def summary_existing(cloud: Cloud) -> int:

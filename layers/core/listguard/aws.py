@@ -1,4 +1,4 @@
-"""Lazy boto3 clients, created on first use and then reused by every warm invocation.
+"""Lazy boto3 clients, each created on first use and then reused by every warm invocation.
 
 Never at import time: a client made before a test's ``mock_aws`` starts is not mocked, and a Lambda
 init that creates clients it does not need pays for them on every cold start.
@@ -7,7 +7,6 @@ init that creates clients it does not need pays for them on every cold start.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -18,19 +17,32 @@ from botocore.config import Config
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=16)
 
 
-@dataclass(frozen=True)
 class AwsClients:
-    s3: Any
-    sns: Any
-    #: The low-level DynamoDB client (thread-safe; ``listguard.stores.dynamo`` converts values).
-    dynamodb: Any
+    """The clients of this process, one per service, made when first asked for."""
+
+    @functools.cached_property
+    def s3(self) -> Any:
+        return boto3.client("s3", config=_CONFIG)
+
+    @functools.cached_property
+    def sns(self) -> Any:
+        return boto3.client("sns", config=_CONFIG)
+
+    @functools.cached_property
+    def dynamodb(self) -> Any:
+        """The low-level client (thread-safe; ``listguard.stores.dynamo`` converts values)."""
+        return boto3.client("dynamodb", config=_CONFIG)
+
+    @functools.cached_property
+    def sfn(self) -> Any:
+        return boto3.client("stepfunctions", config=_CONFIG)
+
+    @functools.cached_property
+    def sesv2(self) -> Any:
+        return boto3.client("sesv2", config=_CONFIG)
 
 
 @functools.cache
 def aws_clients() -> AwsClients:
     """The clients of this process (tests call ``aws_clients.cache_clear()`` inside their mock)."""
-    return AwsClients(
-        s3=boto3.client("s3", config=_CONFIG),
-        sns=boto3.client("sns", config=_CONFIG),
-        dynamodb=boto3.client("dynamodb", config=_CONFIG),
-    )
+    return AwsClients()

@@ -19,10 +19,14 @@ class _Settings(BaseSettings):
 
 
 class ImportCheckSettings(_Settings):
-    """The ``import_check`` function: ``TABLE_NAME``, ``FLAG_TOPIC_ARN`` (and optional tuning)."""
+    """The ``import_check`` function: ``TABLE_NAME``, ``IMPORT_STATE_MACHINE_ARN`` (and tuning)."""
 
-    #: SNS topic told about every import whose outcome flags contacts.
-    flag_topic_arn: str = Field(min_length=1)
+    #: The import state machine: imports that wait for an answer, or that are too big for one invocation.
+    import_state_machine_arn: str = Field(min_length=1)
+    #: How long a customer has to continue or cancel a checked import (then it is cancelled).
+    confirmation_timeout_seconds: int = Field(default=7 * 24 * 3600, gt=0)
+    #: Contacts per chunk: one invocation writes one chunk; a file of more is written by several.
+    import_chunk_size: int = Field(default=200_000, gt=0)
     #: Where the row report and the contacts spool are written while streaming.
     work_dir: str | None = None
 
@@ -31,9 +35,22 @@ class ImportFailedSettings(_Settings):
     """The ``import_failed`` function: ``TABLE_NAME``."""
 
 
+class ImportStepsSettings(_Settings):
+    """The ``import_steps`` function (the import state machine's tasks)."""
+
+    imports_bucket: str = Field(min_length=1)
+    flag_topic_arn: str = Field(min_length=1)
+    #: Every notification email comes from this verified SES identity.
+    notification_sender: str = Field(min_length=3)
+
+
 def import_check_settings() -> ImportCheckSettings:
     return ImportCheckSettings()  # type: ignore[call-arg]  # fields come from the environment
 
 
 def import_failed_settings() -> ImportFailedSettings:
     return ImportFailedSettings()  # type: ignore[call-arg]
+
+
+def import_steps_settings() -> ImportStepsSettings:
+    return ImportStepsSettings()  # type: ignore[call-arg]

@@ -1,9 +1,11 @@
 """The domain: vocabulary, key layout and typed records. No AWS here."""
 
-from listguard.domain.models import AccountProfile, Contact, ImportFlagged, ImportRecord
+from listguard.domain.models import AccountProfile, AuditEntry, Contact, ImportRecord, Notification
 from listguard.domain.vocabulary import (
     FLAG_FOR_OUTCOME,
     IMPORT_STATUS_FOR_OUTCOME,
+    AccountStanding,
+    EventType,
     FlagStatus,
     ImportStatus,
     Outcome,
@@ -16,11 +18,14 @@ __all__ = [
     "FLAG_FOR_OUTCOME",
     "IMPORT_STATUS_FOR_OUTCOME",
     "AccountProfile",
+    "AccountStanding",
+    "AuditEntry",
     "Contact",
+    "EventType",
     "FlagStatus",
-    "ImportFlagged",
     "ImportRecord",
     "ImportStatus",
+    "Notification",
     "Outcome",
     "SubscriptionStatus",
     "Verdict",

@@ -116,6 +116,14 @@ def import_object_key(account: str, file_name: str) -> str:
     return f"{IMPORTS_PREFIX}{check_account_id(account)}/{file_name}"
 
 
+WORK_PREFIX = "work/"
+
+
+def spool_prefix(account: str, import_id: str, etag: str) -> str:
+    """Where an import's contacts wait between its check and their writing (expired by a lifecycle rule)."""
+    return f"{WORK_PREFIX}{account}/{import_id}/{etag}/"
+
+
 # -- DynamoDB: one table, pk/sk --------------------------------------------------------------------
 
 
@@ -137,6 +145,14 @@ def contact_key_of_sk(sk: str) -> str:
 
 
 CONTACT_SK_PREFIX = _CONTACT
+AUDIT_SK_PREFIX = "AUDIT#"
+
+
+def audit_sk(at: str, event_digest: str) -> str:
+    """An audit entry of the account, ordered by time."""
+    return f"{AUDIT_SK_PREFIX}{at}#{event_digest}"
+
+
 IMPORT_SK_PREFIX = _IMPORT
 
 
@@ -152,6 +168,19 @@ def flag_index_pk(account: str, flag: FlagStatus) -> str:
 def flagged_by_index_pk(account: str, import_id: str) -> str:
     """gsi2 (sparse): the contacts whose current flag an import set (an operator's decision reaches them)."""
     return f"IMPORT#{account}#{import_id}"
+
+
+#: gsi1: the operators' queue of imports in review, across accounts (sort key: when they entered it).
+REVIEW_QUEUE_PK = "REVIEWS"
+
+
+def review_queue_sk(entered_at: str, account: str, import_id: str) -> str:
+    return f"{entered_at}#{account}#{import_id}"
+
+
+def notifications_index_pk(account: str) -> str:
+    """gsi1: the account's notification center, by creation time."""
+    return f"ACCOUNT#{account}#NOTES"
 
 
 def _shown(value: str, limit: int = 40) -> str:

@@ -5,11 +5,18 @@ Stores turn DynamoDB items into these; the console and the demo read these, neve
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from listguard.domain.vocabulary import FlagStatus, ImportStatus, Outcome, SubscriptionStatus
+from listguard.domain.vocabulary import (
+    AccountStanding,
+    EventType,
+    FlagStatus,
+    ImportStatus,
+    Outcome,
+    SubscriptionStatus,
+)
 
 
 class _Record(BaseModel):
@@ -71,32 +78,66 @@ class ImportRecord(_Record):
     contact_count_after: int | None = None
     #: Why the import was rejected or failed: one line, never an address or row content.
     error: str | None = None
+    # -- the lifecycle (the import state machine) --
+    #: The status the import gets once its contacts are written, and the flag they get.
+    decided_status: ImportStatus | None = None
+    #: Whether the customer must continue (a check is required) before anything is imported.
+    needs_confirmation: bool | None = None
+    #: Why an operator must decide (the check's outcome, or the account's standing).
+    review_reason: str | None = None
+    chunks: int | None = None
+    execution_name: str | None = None
+    confirmation_deadline: str | None = None
+    confirmed_at: str | None = None
+    cancelled_reason: str | None = None
+    entered_review_at: str | None = None
+    review_decision: str | None = None
+    review_note: str | None = None
+    reviewed_by: str | None = None
+    reviewed_at: str | None = None
+    #: The customer's answers to the support team's questions.
+    answers: dict[str, str] = Field(default_factory=dict)
 
 
 class AccountProfile(_Record):
+    """An account: where its notifications go, its list size and its standing."""
+
     account: str
+    #: The customer's own address: the only one any notification is sent to.
+    email: str | None = None
     contact_count: int = 0
+    standing: AccountStanding = AccountStanding.GOOD
+    #: Import id -> when it was declined (the standing counts those within its window).
+    declines: dict[str, str] = Field(default_factory=dict)
+    #: Declines before this moment no longer count (an operator reset the standing).
+    standing_reset_at: str | None = None
+    rev: int = 0
 
 
-class ImportFlagged(BaseModel):
-    """Published on the flag topic when an import's outcome flags its contacts (integrations read it).
+class AuditEntry(_Record):
+    """One change of an account's standing: who made it, when, and why."""
 
-    Consumers may deduplicate on ``account_id`` + ``import_id`` + ``etag``.
-    """
+    account: str
+    at: str
+    who: str
+    why: str
+    standing_before: AccountStanding
+    standing_after: AccountStanding
 
-    event_type: Literal["import_flagged"] = "import_flagged"
+
+class Notification(_Record):
+    """One event told to a customer: in the notification center, by email and on SNS."""
+
+    notification_id: str
     account_id: str
-    import_id: str
-    etag: str
-    outcome: Outcome
-    flag_status: FlagStatus
-    contacts: int
-    reasons: list[str]
-    summary_key: str
-
-    def message_attributes(self) -> dict[str, Any]:
-        """SNS message attributes: integrations filter on them without parsing the message."""
-        return {
-            "event_type": {"DataType": "String", "StringValue": self.event_type},
-            "account_id": {"DataType": "String", "StringValue": self.account_id},
-        }
+    event_type: EventType
+    #: What happened, e.g. ``import:acme:leads:<etag>:check_required``: the id is derived from it.
+    event_key: str
+    subject: str
+    text: str
+    created_at: str
+    read: bool = False
+    #: Values of the event for integrations (ids, counts, rules; never a contact's address).
+    data: dict[str, Any] = Field(default_factory=dict)
+    email_status: str = "pending"
+    sns_status: str = "pending"

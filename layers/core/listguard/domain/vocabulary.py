@@ -13,6 +13,8 @@ from listguard.verification import Outcome, Verdict
 __all__ = [
     "FLAG_FOR_OUTCOME",
     "IMPORT_STATUS_FOR_OUTCOME",
+    "AccountStanding",
+    "EventType",
     "FlagStatus",
     "ImportStatus",
     "Outcome",
@@ -81,3 +83,28 @@ IMPORT_STATUS_FOR_OUTCOME: Mapping[Outcome, ImportStatus] = {
     Outcome.DECLINED: ImportStatus.DECLINED,
     Outcome.MANUAL_REVIEW: ImportStatus.IN_REVIEW,
 }
+
+
+class AccountStanding(StrEnum):
+    """An account's standing: repeated declined imports put it under review, then suspend it."""
+
+    GOOD = "good"
+    #: New imports are held for an operator.
+    UNDER_REVIEW = "under_review"
+    #: New imports are rejected.
+    SUSPENDED = "suspended"
+
+
+class EventType(StrEnum):
+    """What a customer is told about: each event is an email, a notification-center record and an SNS
+    message (attribute ``event_type``)."""
+
+    CHECK_REQUIRED = "check_required"
+    IMPORT_CANCELLED = "import_cancelled"
+    IMPORT_VALIDATED = "import_validated"
+    IMPORT_DECLINED = "import_declined"
+    IMPORT_IN_REVIEW = "import_in_review"
+    REVIEW_VALIDATED = "review_validated"
+    REVIEW_DECLINED = "review_declined"
+    IMPORT_FAILED = "import_failed"
+    STANDING_CHANGED = "standing_changed"

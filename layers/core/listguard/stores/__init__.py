@@ -4,6 +4,7 @@ from listguard.stores.accounts import AccountSnapshot, AccountStore
 from listguard.stores.contacts import ContactStore, ContactWrite, ImportStamp, MergeTally
 from listguard.stores.dynamo import ConditionFailedError, Table
 from listguard.stores.imports import RESULT_FIELDS, Claim, ImportStore, utc_now_iso
+from listguard.stores.notifications import NotificationStore
 
 __all__ = [
     "RESULT_FIELDS",
@@ -16,6 +17,7 @@ __all__ = [
     "ImportStamp",
     "ImportStore",
     "MergeTally",
+    "NotificationStore",
     "Table",
     "utc_now_iso",
 ]

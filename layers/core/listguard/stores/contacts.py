@@ -274,6 +274,44 @@ class ContactStore:
             values={**values, ":next": revision + 1, **({":rev": revision} if "rev" in current else {})},
         )
 
+    def resolve_review(self, account: str, import_id: str, flag: FlagStatus, *, now: str) -> int:
+        """An operator's decision on an import in review: the contacts it holds ``pending`` become
+        ``flag`` (``none``: sendable, out of the indexes; or ``declined``). Contacts whose flag another
+        flow raised meanwhile keep it (the write is guarded by their revision). Returns how many moved."""
+        moved = 0
+        for contact in self.flagged_by(account, import_id):
+            current: Item | None = contact.model_dump(mode="json")
+            for _ in range(MAX_MERGE_ATTEMPTS):
+                if current is None or current.get("flag_status") != FlagStatus.PENDING:
+                    break
+                if current.get("flagged_by") != import_id:
+                    break
+                try:
+                    self._resolve_one(account, contact.email_key, int(current.get("rev", 0)), flag, now)
+                    moved += 1
+                    break
+                except ConditionFailedError as changed:
+                    current = changed.current
+        return moved
+
+    def _resolve_one(self, account: str, contact_key: str, revision: int, flag: FlagStatus, now: str) -> None:
+        if flag is FlagStatus.NONE:
+            update = (
+                "SET flag_status = :flag, updated_at = :now, #rev = :next "
+                "REMOVE flagged_by, gsi1pk, gsi1sk, gsi2pk, gsi2sk"
+            )
+            values: Item = {":flag": str(flag), ":now": now}
+        else:
+            update = "SET flag_status = :flag, gsi1pk = :gsi1pk, updated_at = :now, #rev = :next"
+            values = {":flag": str(flag), ":now": now, ":gsi1pk": keys.flag_index_pk(account, flag)}
+        self._table.update(
+            _key(account, contact_key),
+            update=update,
+            condition="#rev = :rev",
+            names={"#rev": "rev"},
+            values={**values, ":rev": revision, ":next": revision + 1},
+        )
+
     def blocklist(self, account: str, address: str, *, now: str, reason: str) -> Contact:
         """Blocklist an address (creating a blocklisted contact if it has none). Always wins: an atomic
         update that bumps ``rev``, so an import merging at the same time decides again."""

@@ -32,6 +32,14 @@ class ConditionFailedError(Exception):
         self.current = current
 
 
+class TransactionConflictError(Exception):
+    """A transaction was cancelled: one of its conditions failed (``reasons`` has one code per item)."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__(f"transaction cancelled: {reasons}")
+        self.reasons = reasons
+
+
 class UnprocessedKeysError(RuntimeError):
     """DynamoDB kept returning unprocessed keys after every retry (sustained throttling)."""
 
@@ -139,6 +147,31 @@ class Table:
                 raise
             current = error.response.get("Item")
             raise ConditionFailedError(deserialize(current) if current else None) from None
+
+    def transact(self, operations: Sequence[Mapping[str, Any]]) -> None:
+        """All or nothing: ``operations`` are ``{"put": item}``, ``{"update": key, "expression": ...}``,
+        each with an optional ``condition``, ``names`` and ``values``."""
+        items = []
+        for operation in operations:
+            request: dict[str, Any] = {"TableName": self.name}
+            if "put" in operation:
+                request["Item"] = serialize(operation["put"])
+                kind = "Put"
+            else:
+                request["Key"] = serialize(operation["update"])
+                request["UpdateExpression"] = operation["expression"]
+                kind = "Update"
+            request.update(
+                _condition(operation.get("condition"), operation.get("names"), operation.get("values"))
+            )
+            items.append({kind: request})
+        try:
+            self.client.transact_write_items(TransactItems=items)
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            reasons = [r.get("Code", "None") for r in error.response.get("CancellationReasons", [])]
+            raise TransactionConflictError(reasons) from None
 
     # -- many items -----------------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ write, so a replayed S3 event, the same file uploaded again, or two deliveries a
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -16,8 +16,8 @@ from listguard.domain.models import ImportRecord
 from listguard.domain.vocabulary import ImportStatus
 from listguard.stores.dynamo import ConditionFailedError, Item, Table
 
-#: What a finished check records. A new file (another ETag) removes them all when it claims the
-#: import, so the record never shows the previous file's results.
+#: What a check and the lifecycle after it record. A new file (another ETag) removes them all when it
+#: claims the import, so the record never shows the previous file's results.
 RESULT_FIELDS = (
     "outcome",
     "error",
@@ -34,6 +34,23 @@ RESULT_FIELDS = (
     "summary_key",
     "rows_report_key",
     "contact_count_after",
+    "decided_status",
+    "needs_confirmation",
+    "review_reason",
+    "chunks",
+    "execution_name",
+    "confirmation_deadline",
+    "confirmed_at",
+    "cancelled_reason",
+    "entered_review_at",
+    "review_decision",
+    "review_note",
+    "reviewed_by",
+    "reviewed_at",
+    "answers",
+    "task_token",
+    "gsi1pk",
+    "gsi1sk",
 )
 
 
@@ -94,7 +111,9 @@ class ImportStore:
         - or the same file's check was started by this claimant (Lambda retries an async invocation
           with the same request id, so a retry after a crash resumes; every write is idempotent);
         - or the same file's check was started and its lease ran out (it crashed for good);
-        - or the same file's check failed for good (every retry failed): uploading it again retries.
+        - or the same file's check failed for good (every retry failed): uploading it again retries;
+        - or this claimant's check had handed the import to the state machine when it crashed (a retry
+          starts the same execution again, which is idempotent).
         """
         moment = now or datetime.now(UTC)
         try:
@@ -108,7 +127,8 @@ class ImportStore:
                 ),
                 condition=(
                     "attribute_not_exists(sk) OR etag <> :etag OR #status = :failed OR "
-                    "(#status = :received AND (claimed_by = :claimant OR lease_expires_at < :now))"
+                    "(#status = :received AND (claimed_by = :claimant OR lease_expires_at < :now)) OR "
+                    "(#status = :verifying AND claimed_by = :claimant AND attribute_not_exists(task_token))"
                 ),
                 names={
                     "#type": "type",
@@ -121,6 +141,7 @@ class ImportStore:
                     ":import_id": import_id,
                     ":received": str(ImportStatus.RECEIVED),
                     ":failed": str(ImportStatus.FAILED),
+                    ":verifying": str(ImportStatus.VERIFYING),
                     ":etag": etag,
                     ":source_key": source_key,
                     ":claimant": claimant,
@@ -172,14 +193,92 @@ class ImportStore:
                 _key(account, import_id),
                 update="SET #status = :status, finished_at = :finished_at, "
                 f"updated_at = :finished_at{assignments} REMOVE lease_expires_at",
-                condition="etag = :etag AND claimed_by = :claimant",
+                condition="etag = :etag AND claimed_by = :claimant AND #status IN (:received, :verifying)",
                 names={"#status": "status", **names},
                 values={
                     ":status": str(status),
                     ":finished_at": utc_now_iso(),
                     ":etag": etag,
                     ":claimant": claimant,
+                    ":received": str(ImportStatus.RECEIVED),
+                    ":verifying": str(ImportStatus.VERIFYING),
                     **{f":{name}": value for name, value in fields.items()},
+                },
+            )
+        except ConditionFailedError:
+            return False
+        return True
+
+    def transition(
+        self,
+        account: str,
+        import_id: str,
+        *,
+        etag: str,
+        source: Iterable[ImportStatus],
+        target: ImportStatus,
+        fields: Mapping[str, Any] | None = None,
+        remove: Iterable[str] = (),
+        condition: str | None = None,
+        values: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """Move this file's import from one of ``source`` to ``target`` (setting ``fields``); False when
+        it is elsewhere (a replay, a race lost, or a newer file). Every step of the lifecycle is one."""
+        fields = dict(fields or {})
+        sources = sorted({str(status) for status in source})
+        names = {"#status": "status", **{f"#f{i}": name for i, name in enumerate(fields)}}
+        names |= {f"#r{i}": name for i, name in enumerate(remove)}
+        assignments = "".join(f", #f{i} = :f{i}" for i in range(len(fields)))
+        removal = f" REMOVE {', '.join(f'#r{i}' for i in range(len(list(remove))))}" if remove else ""
+        try:
+            self._table.update(
+                _key(account, import_id),
+                update=f"SET #status = :target, updated_at = :now{assignments}{removal}",
+                condition=f"etag = :etag AND #status IN ({', '.join(f':s{i}' for i in range(len(sources)))})"
+                + (f" AND ({condition})" if condition else ""),
+                names=names,
+                values={
+                    ":target": str(target),
+                    ":now": utc_now_iso(),
+                    ":etag": etag,
+                    **{f":s{i}": status for i, status in enumerate(sources)},
+                    **{f":f{i}": value for i, value in enumerate(fields.values())},
+                    **(values or {}),
+                },
+            )
+        except ConditionFailedError:
+            return False
+        return True
+
+    def task_token(self, account: str, import_id: str) -> str | None:
+        """The token the import's state machine waits on (the customer's or the operator's answer)."""
+        item = self._table.get(_key(account, import_id), projection=("task_token",))
+        return (item or {}).get("task_token")
+
+    def review_queue(self, *, limit: int | None = None) -> Iterator[ImportRecord]:
+        """Imports waiting for an operator, oldest first, across accounts (gsi1, sparse)."""
+        for item in self._table.query(
+            "gsi1pk = :pk", {":pk": keys.REVIEW_QUEUE_PK}, index="gsi1", limit=limit
+        ):
+            yield ImportRecord.model_validate(item)
+
+    def record_answers(self, account: str, import_id: str, answers: Mapping[str, str]) -> bool:
+        """The customer's answers to the review questions (merged into earlier ones)."""
+        record = self.get(account, import_id)
+        if record is None or record.status is not ImportStatus.IN_REVIEW:
+            return False
+        merged = {**record.answers, **answers}
+        try:
+            self._table.update(
+                _key(account, import_id),
+                update="SET answers = :answers, updated_at = :now",
+                condition="#status = :in_review AND etag = :etag",
+                names={"#status": "status"},
+                values={
+                    ":answers": merged,
+                    ":now": utc_now_iso(),
+                    ":in_review": str(ImportStatus.IN_REVIEW),
+                    ":etag": record.etag,
                 },
             )
         except ConditionFailedError:

@@ -24,19 +24,25 @@ from pydantic import BaseModel
 
 from listguard.aws import aws_clients
 from listguard.config import import_check_settings
-from listguard.domain.keys import ImportRef, InvalidKeyError, NotAnImportKeyError, parse_import_key
-from listguard.domain.models import ImportFlagged
-from listguard.domain.vocabulary import ImportStatus, Outcome
+from listguard.domain.keys import (
+    ImportRef,
+    InvalidKeyError,
+    NotAnImportKeyError,
+    parse_import_key,
+    spool_prefix,
+)
+from listguard.domain.vocabulary import AccountStanding, ImportStatus, Outcome
 from listguard.flows.imports.commit import (
-    publish_flag_event,
+    execution_name,
     publish_rejection,
     publish_reports,
+    start_import_execution,
     summary_document,
 )
-from listguard.flows.imports.decide import decide
-from listguard.flows.imports.stream import stream
+from listguard.flows.imports.decide import SUSPENDED, Decision, decide
+from listguard.flows.imports.stream import Streamed, stream
 from listguard.stores import AccountStore, ContactStore, ImportStamp, ImportStore, Table, utc_now_iso
-from listguard.verification import Policy, UnusableFileError, Verification, VerifyOptions
+from listguard.verification import ImportReport, Policy, UnusableFileError, Verification, VerifyOptions
 
 logger = Logger(child=True)
 
@@ -72,12 +78,14 @@ class Services:
     """What a check talks to (built from the function's settings, or by tests)."""
 
     s3: Any
-    sns: Any
+    sfn: Any
     contacts: ContactStore
     imports: ImportStore
     accounts: AccountStore
-    flag_topic_arn: str
     policy: Policy
+    state_machine_arn: str
+    confirmation_timeout_seconds: int
+    chunk_size: int
     work_dir: str | None = None
 
 
@@ -88,12 +96,14 @@ def services_from_settings() -> Services:
     contacts = ContactStore(table)
     return Services(
         s3=clients.s3,
-        sns=clients.sns,
+        sfn=clients.sfn,
         contacts=contacts,
         imports=ImportStore(table),
         accounts=AccountStore(table, contacts),
-        flag_topic_arn=settings.flag_topic_arn,
         policy=Policy(),
+        state_machine_arn=settings.import_state_machine_arn,
+        confirmation_timeout_seconds=settings.confirmation_timeout_seconds,
+        chunk_size=settings.import_chunk_size,
         work_dir=settings.work_dir,
     )
 
@@ -163,6 +173,8 @@ class ImportCheck:
                 logger.info("import already checked or being checked", extra={"key": obj.key, "etag": etag})
                 return skipped.model_copy(update={"skipped_reason": "duplicate delivery"})
             snapshot = self._services.accounts.snapshot(ref.account)
+            if snapshot.standing is AccountStanding.SUSPENDED:
+                return self._reject(ref, etag, SUSPENDED)
             existing_contacts = claim.pinned_existing_contacts(etag)
             if existing_contacts is None:
                 existing_contacts = snapshot.contact_count
@@ -176,7 +188,7 @@ class ImportCheck:
                 )
             except UnusableFileError as error:
                 return self._reject(ref, etag, str(error))
-            return self._import(ref, etag, verification, options)
+            return self._import(ref, etag, verification, options, snapshot.standing)
         finally:
             body.close()
 
@@ -204,84 +216,146 @@ class ImportCheck:
         )
 
     def _import(
-        self, ref: ImportRef, etag: str, verification: Verification, options: VerifyOptions
+        self,
+        ref: ImportRef,
+        etag: str,
+        verification: Verification,
+        options: VerifyOptions,
+        standing: AccountStanding,
     ) -> ImportCheckResult:
         services = self._services
         with tempfile.TemporaryDirectory(prefix="import-check-", dir=services.work_dir) as work:
-            streamed = stream(verification, Path(work))
-            report, decision = streamed.report, decide(streamed.report)
+            streamed = stream(verification, Path(work), chunk_size=services.chunk_size)
+            report, decision = streamed.report, decide(streamed.report, standing)
             # A newer upload took the import over: its run decides, this one writes nothing.
             if not self._still_owns(ref, etag):
                 return self._superseded(ref, report.rows)
-            now = utc_now_iso()
-            stamp = ImportStamp(ref.account, ref.import_id, etag, decision.flag, now)
-            tally = services.contacts.merge_import(stamp, streamed.contacts)
-            # Writing may take minutes on the largest files: ask again before anything is published,
-            # so a stale run never overwrites the newer file's reports or notifies.
-            if not self._still_owns(ref, etag):
-                return self._superseded(ref, report.rows, tally.written)
-            summary = summary_document(ref, decision.status, report.model_dump(mode="json"))
-            publish_reports(services.s3, self._obj.bucket, ref, streamed.rows_path, summary)
-        contact_count = services.accounts.refresh_contact_count(ref.account, now=utc_now_iso())
-        reasons = [reason.message for reason in report.reasons]
-        if decision.flags_contacts and decision.outcome is not None:
-            event = ImportFlagged(
-                account_id=ref.account,
-                import_id=ref.import_id,
-                etag=etag,
-                outcome=decision.outcome,
-                flag_status=decision.flag,
-                contacts=tally.written,
-                reasons=reasons,
-                summary_key=ref.summary_key,
-            )
-            publish_flag_event(services.sns, services.flag_topic_arn, event)
-        finished = services.imports.finish(
-            ref.account,
-            ref.import_id,
-            etag=etag,
-            claimant=self._claimant,
-            status=decision.status,
-            fields={
-                **({"outcome": str(decision.outcome)} if decision.outcome else {}),
-                "verification_required": report.verification_required,
-                "rows": report.rows,
-                "new_contacts": report.new_contacts,
-                "existing_contacts": options.existing_contacts,
-                "contacts_written": tally.written,
-                "flag_status": str(decision.flag),
-                "verdicts": report.verdicts,
-                "predicted_bounce_rate": report.predicted_bounce_rate,
-                "reasons": reasons,
-                "summary_key": ref.summary_key,
-                "rows_report_key": ref.rows_report_key,
-                "contact_count_after": contact_count,
-            },
+            if decision.applies_at_once and len(streamed.contacts.chunks) <= 1:
+                return self._apply_now(ref, etag, streamed, decision, options)
+            return self._hand_over(ref, etag, streamed, decision, options)
+
+    def _apply_now(
+        self, ref: ImportRef, etag: str, streamed: Streamed, decision: Decision, options: VerifyOptions
+    ) -> ImportCheckResult:
+        """No one needs to answer and one invocation can write it all: write the contacts, then commit."""
+        services, report = self._services, streamed.report
+        stamp = ImportStamp(ref.account, ref.import_id, etag, decision.flag, utc_now_iso())
+        tally = services.contacts.merge_import(stamp, streamed.contacts)
+        # Writing may take minutes on the largest files: ask again before anything is published, so a
+        # stale run never overwrites the newer file's reports.
+        if not self._still_owns(ref, etag):
+            return self._superseded(ref, report.rows, tally.written)
+        publish_reports(
+            services.s3,
+            self._obj.bucket,
+            ref,
+            streamed.rows_path,
+            summary_document(ref, decision.status, report.model_dump(mode="json")),
         )
-        if not finished:
-            logger.warning(
-                "a newer upload took this import over while it was checked", extra={"key": ref.source_key}
-            )
+        contact_count = services.accounts.refresh_contact_count(ref.account, now=utc_now_iso())
+        fields = self._result_fields(ref, report, decision, options) | {
+            "contacts_written": tally.written,
+            "contact_count_after": contact_count,
+        }
+        self._finish(ref, etag, decision.status, fields)
         logger.info(
-            "import checked",
+            "import checked and written",
             extra={
                 "key": ref.source_key,
                 "status": str(decision.status),
-                "outcome": str(report.outcome),
                 "rows": report.rows,
                 "contacts_created": tally.created,
                 "contacts_merged": tally.merged,
                 "write_conflicts": tally.conflicts,
             },
         )
+        return self._result(ref, decision, report.rows, tally.written)
+
+    def _hand_over(
+        self, ref: ImportRef, etag: str, streamed: Streamed, decision: Decision, options: VerifyOptions
+    ) -> ImportCheckResult:
+        """Someone must answer, or the file needs several invocations: the contacts wait in S3 and the
+        import state machine takes the import from here (status ``verifying``)."""
+        services, report = self._services, streamed.report
+        prefix = spool_prefix(ref.account, ref.import_id, etag)
+        for path in streamed.contacts.chunks:
+            services.s3.upload_file(str(path), self._obj.bucket, prefix + path.name)
+        publish_reports(
+            services.s3,
+            self._obj.bucket,
+            ref,
+            streamed.rows_path,
+            summary_document(ref, ImportStatus.VERIFYING, report.model_dump(mode="json")),
+        )
+        execution = execution_name(ref.account, ref.import_id, etag, self._claimant)
+        fields = self._result_fields(ref, report, decision, options) | {
+            "decided_status": str(decision.status),
+            "needs_confirmation": decision.needs_confirmation,
+            "chunks": len(streamed.contacts.chunks),
+            "execution_name": execution,
+            **({"review_reason": decision.review_reason} if decision.review_reason else {}),
+        }
+        if not self._finish(ref, etag, ImportStatus.VERIFYING, fields):
+            return self._superseded(ref, report.rows)
+        start_import_execution(
+            services.sfn,
+            services.state_machine_arn,
+            execution,
+            {
+                "import": {"account": ref.account, "import_id": ref.import_id, "etag": etag},
+                "needs_confirmation": decision.needs_confirmation,
+                "confirmation_timeout_seconds": services.confirmation_timeout_seconds,
+            },
+        )
+        logger.info(
+            "import checked and handed to the state machine",
+            extra={"key": ref.source_key, "decided_status": str(decision.status), "execution": execution},
+        )
+        return self._result(ref, decision, report.rows, 0, status=ImportStatus.VERIFYING)
+
+    def _result_fields(
+        self, ref: ImportRef, report: ImportReport, decision: Decision, options: VerifyOptions
+    ) -> dict[str, Any]:
+        return {
+            **({"outcome": str(decision.outcome)} if decision.outcome else {}),
+            "verification_required": report.verification_required,
+            "rows": report.rows,
+            "new_contacts": report.new_contacts,
+            "existing_contacts": options.existing_contacts,
+            "flag_status": str(decision.flag),
+            "verdicts": report.verdicts,
+            "predicted_bounce_rate": report.predicted_bounce_rate,
+            "reasons": [reason.message for reason in report.reasons],
+            "summary_key": ref.summary_key,
+            "rows_report_key": ref.rows_report_key,
+        }
+
+    def _finish(self, ref: ImportRef, etag: str, status: ImportStatus, fields: dict[str, Any]) -> bool:
+        finished = self._services.imports.finish(
+            ref.account, ref.import_id, etag=etag, claimant=self._claimant, status=status, fields=fields
+        )
+        if not finished:
+            logger.warning(
+                "a newer upload took this import over while it was checked", extra={"key": ref.source_key}
+            )
+        return finished
+
+    def _result(
+        self,
+        ref: ImportRef,
+        decision: Decision,
+        rows: int,
+        contacts_written: int,
+        status: ImportStatus | None = None,
+    ) -> ImportCheckResult:
         return ImportCheckResult(
             source_key=ref.source_key,
-            status=decision.status,
+            status=status or decision.status,
             account=ref.account,
             import_id=ref.import_id,
             outcome=decision.outcome,
-            rows=report.rows,
-            contacts_written=tally.written,
+            rows=rows,
+            contacts_written=contacts_written,
         )
 
     def _still_owns(self, ref: ImportRef, etag: str) -> bool:

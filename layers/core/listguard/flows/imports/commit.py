@@ -2,19 +2,22 @@
 
 The order keeps every failure safe to retry: contacts first (every write is an idempotent merge that
 carries the check's final flag, so no contact is ever sendable that the check did not clear), then
-the reports (so nothing half-written is visible), the flag event, and last the import record (the
-commit point: a crash before it leaves the import ``received``, and the retry redoes the stage).
+the reports (so nothing half-written is visible), and last the import record (the commit point: a
+crash before it leaves the import ``received``, and the retry redoes the stage). An import that waits
+for an answer, or is too big for one invocation, is handed to the import state machine instead.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from listguard.domain.keys import ImportRef
-from listguard.domain.models import ImportFlagged
 from listguard.domain.vocabulary import ImportStatus
 
 
@@ -54,10 +57,20 @@ def publish_rejection(s3: Any, bucket: str, ref: ImportRef, summary: Mapping[str
     s3.delete_object(Bucket=bucket, Key=ref.rows_report_key)
 
 
-def publish_flag_event(sns: Any, topic_arn: str, event: ImportFlagged) -> None:
-    """At least once: published before the commit point, so a crash repeats it rather than loses it."""
-    sns.publish(
-        TopicArn=topic_arn,
-        Message=event.model_dump_json(),
-        MessageAttributes=event.message_attributes(),
-    )
+def execution_name(account: str, import_id: str, etag: str, claimant: str) -> str:
+    """One execution per delivery of a file: starting it again (a Lambda retry, same request id) finds
+    the same execution; the same file uploaded again after a failure is a new delivery, a new execution."""
+    digest = hashlib.sha256(f"{account}/{import_id}/{etag}/{claimant}".encode()).hexdigest()[:40]
+    return f"import-{digest}"
+
+
+def start_import_execution(
+    sfn: Any, state_machine_arn: str, name: str, execution_input: Mapping[str, Any]
+) -> None:
+    """Idempotent: the same name and input while it runs returns the same execution; once it ended,
+    Step Functions refuses the name, which means it was started already."""
+    try:
+        sfn.start_execution(stateMachineArn=state_machine_arn, name=name, input=json.dumps(execution_input))
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ExecutionAlreadyExists":
+            raise

@@ -17,6 +17,9 @@ from typing import IO
 from listguard.stores.contacts import ContactWrite
 from listguard.verification import REPORT_HEADER, ImportReport, RowResult, Verdict, Verification
 
+#: Contacts per chunk: what one invocation writes comfortably (issue: fan-out past one Lambda).
+DEFAULT_CHUNK_SIZE = 200_000
+
 
 def contact_attributes(header: list[str], fields: list[str], email_index: int) -> dict[str, str]:
     """The row's other columns as header -> value; empty values dropped, unnamed columns numbered."""
@@ -31,24 +34,33 @@ def contact_attributes(header: list[str], fields: list[str], email_index: int) -
 
 
 class ContactSpool:
-    """The contacts of an import, spooled to local disk while the file streams.
+    """The contacts of an import, spooled to local disk while the file streams, in chunk files of at
+    most ``chunk_size`` contacts (each chunk can be written by its own invocation).
 
     gzip level 1: a contact is a few hundred bytes of JSON; compressed ~15-fold, the largest files'
     contacts fit in the function's /tmp, at ~400 MB/s of JSON.
     """
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, directory: Path, *, chunk_size: int = DEFAULT_CHUNK_SIZE) -> None:
+        self.directory = directory
+        self.chunk_size = chunk_size
         self.count = 0
-        self._file: IO[str] | None = gzip.open(path, "wt", encoding="utf-8", compresslevel=1)  # noqa: SIM115
+        self.chunks: list[Path] = []
+        self._file: IO[str] | None = None
 
     def add(self, writes: Iterable[ContactWrite]) -> None:
-        assert self._file is not None, "the spool is closed"
         for write in writes:
-            self._file.write(
-                json.dumps([write.email, write.attributes, str(write.verdict), write.row]) + "\n"
-            )
+            if self.count % self.chunk_size == 0:
+                self._next_chunk()
+            assert self._file is not None
+            self._file.write(encode_contact(write))
             self.count += 1
+
+    def _next_chunk(self) -> None:
+        self.close()
+        path = self.directory / chunk_name(len(self.chunks))
+        self.chunks.append(path)
+        self._file = gzip.open(path, "wt", encoding="utf-8", compresslevel=1)  # noqa: SIM115
 
     def close(self) -> None:
         if self._file is not None:
@@ -57,10 +69,23 @@ class ContactSpool:
 
     def __iter__(self) -> Iterator[ContactWrite]:
         self.close()
-        with gzip.open(self.path, "rt", encoding="utf-8") as spool:
-            for line in spool:
-                email, attributes, verdict, row = json.loads(line)
-                yield ContactWrite(email=email, attributes=attributes, verdict=Verdict(verdict), row=row)
+        for path in self.chunks:
+            with gzip.open(path, "rt", encoding="utf-8") as chunk:
+                yield from decode_contacts(chunk)
+
+
+def chunk_name(index: int) -> str:
+    return f"contacts-{index:05d}.jsonl.gz"
+
+
+def encode_contact(write: ContactWrite) -> str:
+    return json.dumps([write.email, write.attributes, str(write.verdict), write.row]) + "\n"
+
+
+def decode_contacts(lines: Iterable[str]) -> Iterator[ContactWrite]:
+    for line in lines:
+        email, attributes, verdict, row = json.loads(line)
+        yield ContactWrite(email=email, attributes=attributes, verdict=Verdict(verdict), row=row)
 
 
 @dataclass
@@ -72,7 +97,7 @@ class Streamed:
     contacts: ContactSpool
 
 
-def stream(verification: Verification, work_dir: Path) -> Streamed:
+def stream(verification: Verification, work_dir: Path, *, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Streamed:
     """Verify every row; write the row report and spool the importable rows' contacts."""
     header, email_index = list(verification.header), verification.email_index
 
@@ -87,7 +112,7 @@ def stream(verification: Verification, work_dir: Path) -> Streamed:
                 )
 
     rows_path = work_dir / "rows.csv"
-    spool = ContactSpool(work_dir / "contacts.jsonl.gz")
+    spool = ContactSpool(work_dir, chunk_size=chunk_size)
     try:
         with rows_path.open("w", newline="", encoding="utf-8", errors="replace") as rows_file:
             rows_file.write(REPORT_HEADER)
