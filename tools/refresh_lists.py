@@ -115,7 +115,7 @@ def role_tarball(fetch: bool) -> Path:
     if not path.exists():
         if not fetch:
             raise InputError(
-                f"{path.relative_to(ROOT)} is missing; run `make refresh-lists FETCH=1` once to download "
+                f"{_shown(path)} is missing; run `make refresh-lists FETCH=1` once to download "
                 f"{ROLE_PACKAGE}@{ROLE_VERSION} with npm"
             )
         TARBALLS.mkdir(parents=True, exist_ok=True)
@@ -127,10 +127,14 @@ def role_tarball(fetch: bool) -> Path:
     digest = base64.b64encode(hashlib.sha512(path.read_bytes()).digest()).decode()
     if f"sha512-{digest}" != ROLE_INTEGRITY:
         raise InputError(
-            f"{path.relative_to(ROOT)} does not match the pinned sha512 of {ROLE_PACKAGE}@{ROLE_VERSION}; "
+            f"{_shown(path)} does not match the pinned sha512 of {ROLE_PACKAGE}@{ROLE_VERSION}; "
             "delete it and fetch it again, or pin the new integrity in tools/refresh_lists.py"
         )
     return path
+
+
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
 def read_role_list(tarball: Path) -> RoleList:
@@ -199,7 +203,8 @@ _LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
 def name_slips(name: str) -> set[str]:
     """The slips of the finger on ``name``, at every position (the first letter too): a letter
     dropped, doubled, swapped with the next, replaced by a keyboard neighbour or by the letter beside
-    it in the name (yahoo -> yahho), or a keyboard neighbour typed just before it (gmail -> gnmail).
+    it in the name (yahoo -> yahho), or a keyboard neighbour typed just before or after it (two keys
+    pressed at once: gmail -> gnmail, gmnail).
 
     Only names that are valid domain labels come out.
     """
@@ -214,7 +219,8 @@ def name_slips(name: str) -> set[str]:
         slips.add(head + tail)  # dropped
         slips.add(head + letter + letter + tail)  # doubled
         slips.update(head + other + tail for other in near | beside)  # replaced
-        slips.update(head + other + letter + tail for other in near)  # joined by a neighbour
+        slips.update(head + other + letter + tail for other in near)  # a neighbour typed before it
+        slips.update(head + letter + other + tail for other in near)  # ... or after it
     return {slip for slip in slips if slip != name and _LABEL.match(slip)}
 
 
@@ -225,28 +231,33 @@ class Words:
         import wordfreq
 
         self._wordfreq = wordfreq
-
-    def zipf(self, name: str) -> float:
-        """The highest Zipf frequency of ``name`` as one word in the languages; 0 if it is not one."""
-        best = 0.0
-        for language in WORD_LANGUAGES:
-            if self._wordfreq.tokenize(name, language) == [name]:
-                best = max(best, self._wordfreq.zipf_frequency(name, language, wordlist="large"))
-        return best
+        # Positional arguments: the same cache entries wordfreq's own look-ups use.
+        self._lists = {
+            language: wordfreq.get_frequency_dict(language, "large") for language in WORD_LANGUAGES
+        }
+        self._min_frequency = 10 ** (WORD_MIN_ZIPF - 9)  # Zipf = log10(frequency per billion words)
 
     def is_word(self, name: str) -> bool:
-        return self.zipf(name) >= WORD_MIN_ZIPF
+        """Written at least at ``WORD_MIN_ZIPF`` in one of the languages, as one word."""
+        if _is_plain_letters(name):  # a token of the lists as it is: looked up directly
+            return any(words.get(name, 0.0) >= self._min_frequency for words in self._lists.values())
+        # Digits (wordfreq estimates a number's frequency), or a hyphen (then it is no one word).
+        return any(
+            self._wordfreq.tokenize(name, language) == [name]
+            and self._wordfreq.zipf_frequency(name, language, wordlist="large") >= WORD_MIN_ZIPF
+            for language in WORD_LANGUAGES
+        )
 
     def density(self) -> dict[int, float]:
         """For each measured length: the share of all names of that many letters (a-z) that are words."""
-        words: set[str] = set()
         lengths = set(MEASURED_LENGTHS)
-        min_frequency = 10 ** (WORD_MIN_ZIPF - 9)  # Zipf = log10(frequency per billion words)
-        for language in WORD_LANGUAGES:
-            for word, frequency in self._wordfreq.get_frequency_dict(language, wordlist="large").items():
-                if frequency >= min_frequency and len(word) in lengths and _is_plain_letters(word):
-                    words.add(word)
-        counts = {length: 0 for length in MEASURED_LENGTHS}
+        words = {
+            word
+            for frequencies in self._lists.values()
+            for word, frequency in frequencies.items()
+            if frequency >= self._min_frequency and len(word) in lengths and _is_plain_letters(word)
+        }
+        counts = dict.fromkeys(MEASURED_LENGTHS, 0)
         for word in words:
             counts[len(word)] += 1
         return {length: counts[length] / 26**length for length in MEASURED_LENGTHS}
