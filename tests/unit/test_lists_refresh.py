@@ -4,6 +4,7 @@ packages and the pinned npm tarball; finds stale data; says in one line what is 
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import subprocess
@@ -126,3 +127,18 @@ def test_the_data_ship_with_the_package_and_the_layer() -> None:
     assert all(path.is_file() for path in DATA.iterdir())
     layer = (ROOT / "layers" / "core" / "requirements.txt").read_text()
     assert "mailchecker==" in layer and "disposable-email-domains==" in layer
+
+
+def test_the_readme_and_the_doc_give_the_lists_versions_and_sizes() -> None:
+    # Given the manifest the refresh writes / Then the README and docs/verdict-lists.md name each
+    # list with its version, and the numbers in force
+    manifest = json.loads((DATA / "lists.json").read_text())
+    readme = (ROOT / "README.md").read_text()
+    doc = (ROOT / "docs" / "verdict-lists.md").read_text()
+    for verdict in ("disposable", "role_account"):
+        for source in manifest[verdict]["sources"]:
+            assert f"`{source['name']}` {source['version']}" in readme
+            assert f"{source['entries']:,}" in readme and f"{source['entries']:,}" in doc
+        assert f"{manifest[verdict]['entries']:,}" in doc
+    assert f"{manifest['disposable']['entries']:,} disposable domains" in readme
+    assert f"{manifest['typo_domain']['entries']:,} typo domains are reported" in doc
