@@ -38,7 +38,8 @@ TARBALLS = ROOT / "tools" / "lists"
 
 # -- the pins -------------------------------------------------------------------------------------
 
-#: The community list of role prefixes (MIT), from the npm registry. Bump all three together.
+#: The community list of role prefixes (MIT), from the npm registry. Bump the version and the integrity
+#: together (`npm view role-based-email-addresses@VERSION dist.integrity`), then run with --fetch.
 ROLE_PACKAGE = "role-based-email-addresses"
 ROLE_VERSION = "3.1.0"
 ROLE_INTEGRITY = (
@@ -91,6 +92,8 @@ def read_entries(path: Path) -> list[str]:
 
 
 def read_tld_slips(path: Path) -> dict[str, list[str]]:
+    if not path.exists():
+        raise InputError(f"{path} is missing: it is one of the hand-kept inputs of the lists")
     slips: dict[str, list[str]] = {}
     for entry_line in (line.split("#", 1)[0] for line in path.read_text(encoding="utf-8").splitlines()):
         if not entry_line.strip():
@@ -105,7 +108,9 @@ def read_tld_slips(path: Path) -> dict[str, list[str]]:
 @dataclass(frozen=True)
 class RoleList:
     prefixes: list[str]
-    license: str
+    license_name: str  # as package.json states it (SPDX)
+    license_text: str
+    copyright: str  # the license's copyright line
     repository: str
 
 
@@ -147,14 +152,20 @@ def read_role_list(tarball: Path) -> RoleList:
                 raise InputError(f"{tarball.name} has no package/{name}")
             return member.read().decode("utf-8")
 
-        source, license_text = text("src/index.js"), text("LICENSE")
-        repository = json.loads(text("package.json"))["repository"]["url"]
+        source, license_text, package = (
+            text("src/index.js"),
+            text("LICENSE"),
+            json.loads(text("package.json")),
+        )
     arrays = re.findall(r"^const \w+ = \[(.*?)^\];", source, flags=re.S | re.M)
     prefixes = [prefix for array in arrays for prefix in re.findall(r"'([^'\\\n]*)'", array)]
     if not prefixes or any(not p or p != p.strip().lower() or "@" in p for p in prefixes):
         raise InputError(f"{tarball.name}: src/index.js no longer reads as arrays of lower-case prefixes")
-    repository = re.sub(r"^git\+|\.git$", "", repository)
-    return RoleList(sorted(set(prefixes)), license_text, repository)
+    copyright_line = next((line.strip() for line in license_text.splitlines() if "Copyright" in line), "")
+    if package.get("license") != "MIT" or not copyright_line:
+        raise InputError(f"{tarball.name}: no longer MIT-licensed with a copyright line; read its license")
+    repository = re.sub(r"^git\+|\.git$", "", package["repository"]["url"])
+    return RoleList(sorted(set(prefixes)), package["license"], license_text, copyright_line, repository)
 
 
 def package_source(name: str) -> dict[str, object]:
@@ -364,7 +375,7 @@ def render(data: Path, fetch: bool) -> dict[str, str]:
     role_text = "".join(
         [
             f"# {ROLE_PACKAGE} {ROLE_VERSION} (npm), {role.repository}\n",
-            f"# MIT License, Copyright (c) 2015 Mixmax, Inc: see {ROLE_PACKAGE}.LICENSE.\n",
+            f"# {role.license_name} License, {role.copyright}: see {ROLE_PACKAGE}.LICENSE.\n",
             f"# Every prefix of the package's src/index.js, {len(role.prefixes)} of them. {GENERATED_NOTE}\n",
             "# role_exclusions.txt takes prefixes out.\n",
             *(f"{prefix}\n" for prefix in role.prefixes),
@@ -386,7 +397,7 @@ def render(data: Path, fetch: bool) -> dict[str, str]:
                 {
                     "name": ROLE_PACKAGE,
                     "version": ROLE_VERSION,
-                    "license": "MIT",
+                    "license": role.license_name,
                     "registry": "npm",
                     "repository": role.repository,
                     "integrity": ROLE_INTEGRITY,
@@ -424,7 +435,7 @@ def render(data: Path, fetch: bool) -> dict[str, str]:
     }
     return {
         f"{ROLE_PACKAGE}.txt": role_text,
-        f"{ROLE_PACKAGE}.LICENSE": role.license,
+        f"{ROLE_PACKAGE}.LICENSE": role.license_text,
         "typo_domains.tsv": typo_text,
         "lists.json": json.dumps(manifest, indent=2) + "\n",
     }
