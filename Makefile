@@ -6,13 +6,14 @@ BIN := $(VENV)/bin
 PYTHON ?= $(shell for p in python3.12 $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12*/bin/python3.12 2>/dev/null | sort -V | tail -1); do \
 	$$p -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null && { echo $$p; break; }; done)
 
-.PHONY: help venv test test-fast lint bench demo serve clean
+.PHONY: help venv test test-fast lint bench demo serve refresh-lists clean
 
 help:
 	@echo "make demo   - run the main story on the local AWS (in-process moto, built from infra/template.yaml)"
 	@echo "make test   - lint, type-check and run every test"
 	@echo "make bench  - benchmarks: verification speed and memory against the baseline"
 	@echo "make serve  - run the local AWS as a server on :4566"
+	@echo "make refresh-lists - regenerate the verdict lists from the pinned packages (offline; FETCH=1 downloads a new npm pin)"
 
 venv: $(VENV)/.installed
 
@@ -41,6 +42,10 @@ demo: venv
 
 serve: venv
 	$(BIN)/listguard local serve --port 4566
+
+# The role, disposable and typo lists (layers/core/listguard/verification/data/): docs/verdict-lists.md.
+refresh-lists: venv
+	$(BIN)/python tools/refresh_lists.py $(if $(FETCH),--fetch)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .aws-sam bench/.data
