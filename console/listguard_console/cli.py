@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from .commands import demo, local, verify
+from .commands import accounts, contacts, demo, imports, local, notifications, reviews, verify
 
 app = typer.Typer(
     name="listguard",
@@ -15,6 +15,11 @@ app = typer.Typer(
 )
 app.command(name="verify")(verify.verify)
 app.command(name="demo")(demo.demo)
+app.add_typer(imports.app, name="imports")
+app.add_typer(reviews.app, name="reviews")
+app.add_typer(contacts.app, name="contacts")
+app.add_typer(notifications.app, name="notifications")
+app.add_typer(accounts.app, name="accounts")
 app.add_typer(local.app, name="local")
 
 
