@@ -33,7 +33,7 @@ def list_contacts(
         except ValueError as error:
             raise CommandError(
                 f"{error}: use --flag pending|declined|none, --subscription subscribed|blocklisted"
-            )
+            ) from None
         contacts = list(
             target.contacts.list(
                 check_account(account), flag=flag_status, subscription=subscription_status, limit=limit
