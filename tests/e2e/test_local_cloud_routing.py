@@ -252,9 +252,7 @@ def test_the_environment_given_to_start_reaches_every_function_only_while_the_cl
     tmp_path, monkeypatch
 ):
     # Given a local cloud started with variables of its own
-    with LocalCloud.start(
-        environment={"LISTGUARD_LOCAL_MARKER": "on", "TABLE_NAME": "overridden"}
-    ) as cloud:
+    with LocalCloud.start(environment={"LISTGUARD_LOCAL_MARKER": "on", "TABLE_NAME": "overridden"}) as cloud:
         function_name = cloud.outputs["ImportCheckFunctionName"]
         route_to(tmp_path, ENVIRONMENT_HANDLER, function_name, monkeypatch)
         # When a function runs
