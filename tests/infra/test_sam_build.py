@@ -19,6 +19,9 @@ import pytest
 
 from listguard_console.localcloud.template import load_template
 
+# It runs the built function on the local cloud, and takes 10-15 s: not part of `make test-fast`.
+pytestmark = pytest.mark.e2e
+
 ROOT = Path(__file__).resolve().parents[2]
 SAM = ROOT / ".tools" / "sam" / "bin" / "sam"
 
