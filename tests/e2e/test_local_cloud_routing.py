@@ -137,7 +137,7 @@ def test_an_upload_under_imports_invokes_the_function_and_others_do_not(local_cl
 
     [event] = [json.loads(line) for line in invocations.read_text().splitlines()]
     assert event["Records"][0]["s3"]["bucket"]["name"] == bucket
-    # moto URL-encodes the key, "/" included (DESIGN.md)
+    # moto URL-encodes the key, "/" included
     assert event["Records"][0]["s3"]["object"]["key"] in (
         "imports/acme/imp-1.csv",
         "imports%2Facme%2Fimp-1.csv",

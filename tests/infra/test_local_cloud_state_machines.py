@@ -1,4 +1,4 @@
-"""The local cloud re-registers a template's state machines so that moto can execute them (DESIGN.md)."""
+"""The local cloud re-registers a template's state machines so that moto can execute them."""
 
 from __future__ import annotations
 

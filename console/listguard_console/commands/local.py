@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from ..errors import CommandError, one_line_errors
-from ..localcloud import STACK_NAME, LocalCloud, LocalCloudError, check_port, connect
+from ..localcloud import STACK_NAME, LocalCloud, LocalCloudError, connect
 
 app = typer.Typer(help="The local AWS, deployed from infra/template.yaml on moto.", no_args_is_help=True)
 
@@ -47,7 +47,6 @@ def serve(
     """
     with one_line_errors("the local AWS was stopped while it started; nothing is left running"):
         try:
-            check_port(port)
             with LocalCloud.serve(port=port) as cloud:
                 _describe(cloud, as_json, serving=True)
                 try:
