@@ -1,4 +1,4 @@
-"""Whole flow on the local cloud: an upload to S3 triggers import_check, contacts land flagged in DynamoDB."""
+"""Whole flow on the local cloud: an upload to S3 triggers import_check; failures reach import_failed."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from listguard.domain import FlagStatus
+from listguard.domain import FlagStatus, ImportStatus
 from listguard.domain.keys import import_object_key, parse_import_key
+from listguard.stores import ContactStore
 from listguard_console.localcloud import LocalCloud
 from listguard_console.sample_data import BOUGHT, CLEAN, contact_list
 from listguard_console.stack import Stack
@@ -26,54 +27,74 @@ def _summary(cloud: LocalCloud, key: str) -> dict[str, Any]:
     return dict(json.loads(body["Body"].read()))
 
 
-def test_a_bought_list_uploaded_to_s3_lands_declined_in_dynamodb(local_cloud: LocalCloud) -> None:
-    # Given the deployed stack and a dirty list of 1,200 contacts for an empty account (check required)
+def test_an_upload_needing_no_check_lands_sendable_with_its_reports(local_cloud: LocalCloud) -> None:
+    # Given the deployed stack and a list of 600 contacts (under the check's minimum of 1,000)
     bucket = local_cloud.outputs["ImportsBucketName"]
-    body = contact_list(1_200, mix=BOUGHT, seed=3)
+    body = contact_list(600, mix=BOUGHT, seed=3)
     key = import_object_key(ACCOUNT, LEADS)
 
     # When the customer uploads it under imports/<account>/<file>
     local_cloud.client("s3").put_object(Bucket=bucket, Key=key, Body=body)
 
-    # Then the S3 event ran the check: the summary says declined and names its rule
+    # Then the S3 event ran the check at once: no check required, the contacts are imported
     summary = _summary(local_cloud, key)
-    assert summary["import_id"] == "leads 2026+ü"
-    assert summary["verification_required"] is True
-    assert summary["outcome"] == "declined"
-    assert summary["reasons"][0]["rule"] == "predicted_bounce_rate"
-    assert summary["rows"] == 1_200
-    # And the importable contacts are in the table, flagged declined; unusable rows were not imported
-    contacts = Stack(local_cloud).contacts
+    assert (summary["import_id"], summary["status"]) == ("leads 2026+ü", "imported")
+    assert summary["verification_required"] is False
+    assert summary["rows"] == 600
+    stack = Stack(local_cloud)
     unusable = sum(summary["verdicts"][v] for v in ("invalid_syntax", "malformed_row", "duplicate"))
-    assert unusable > 0
-    assert contacts.count_by_flag(ACCOUNT, FlagStatus.DECLINED) == 1_200 - unusable
-    assert contacts.count_by_flag(ACCOUNT, FlagStatus.PENDING) == 0
-    # And the per-row report is next to the summary, one line per data row
-    rows_key = parse_import_key(key).rows_report_key
-    rows = local_cloud.client("s3").get_object(Bucket=bucket, Key=rows_key)
-    assert len(rows["Body"].read().decode().splitlines()) == 1_200 + 1
-
-
-def test_a_clean_list_is_validated_and_a_replayed_upload_changes_nothing(local_cloud: LocalCloud) -> None:
-    # Given a clean list of 1,100 contacts uploaded once and validated
-    bucket = local_cloud.outputs["ImportsBucketName"]
-    body = contact_list(1_100, mix=CLEAN, seed=4)
-    key = import_object_key(ACCOUNT, "clean.csv")
-    s3, stack = local_cloud.client("s3"), Stack(local_cloud)
-    s3.put_object(Bucket=bucket, Key=key, Body=body)
-    first = _summary(local_cloud, key)
-    assert first["outcome"] == "validated"
+    assert 0 < unusable
     sendable = list(stack.contacts.list(ACCOUNT, flag=FlagStatus.NONE))
-    assert len(sendable) > 1_000
+    assert len(sendable) == 600 - unusable
+    # And the per-row report is next to the summary, one line per data row
+    rows = local_cloud.client("s3").get_object(Bucket=bucket, Key=parse_import_key(key).rows_report_key)
+    assert len(rows["Body"].read().decode().splitlines()) == 600 + 1
+
+
+def test_a_clean_list_needing_a_check_waits_for_the_customer(local_cloud: LocalCloud) -> None:
+    # Given a clean list of 1,100 new contacts (a check is required)
+    key = import_object_key(ACCOUNT, "clean.csv")
+    body = contact_list(1_100, mix=CLEAN, seed=4)
+
+    # When it is uploaded
+    local_cloud.client("s3").put_object(Bucket=local_cloud.outputs["ImportsBucketName"], Key=key, Body=body)
+
+    # Then the check ran and the import state machine holds it for the customer; nothing imported yet
+    stack = Stack(local_cloud)
+    assert _summary(local_cloud, key)["outcome"] == "validated"
     record = stack.imports.get(ACCOUNT, "clean")
-    contact = stack.contacts.get(ACCOUNT, sendable[0].email)
+    assert record is not None and record.status in {ImportStatus.VERIFYING, ImportStatus.AWAITING_CONFIRMATION}
+    assert stack.contacts.count(ACCOUNT) == 0
 
-    # When the very same file is delivered again (same content, same ETag: a replayed event)
-    s3.put_object(Bucket=bucket, Key=key, Body=body)
 
-    # Then nothing ran again: the import record and a contact are exactly as the first run left them
-    assert stack.imports.get(ACCOUNT, "clean") == record
-    assert stack.contacts.get(ACCOUNT, sendable[0].email) == contact
-    # And the summary and the counts are the same
-    assert _summary(local_cloud, key) == first
-    assert stack.contacts.count_by_flag(ACCOUNT, FlagStatus.PENDING) == 0
+def test_an_import_whose_every_attempt_fails_is_marked_failed_by_import_failed(
+    local_cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given DynamoDB refusing every contact write (the real functions run in this process)
+    def throttled(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("sustained throttling")
+
+    monkeypatch.setattr(ContactStore, "merge_import", throttled)
+    key = import_object_key(ACCOUNT, "unlucky.csv")
+
+    # When a file is uploaded: Lambda tries three times, then sends the event to the failures queue,
+    # whose consumer (import_failed) reads it at once
+    local_cloud.client("s3").put_object(
+        Bucket=local_cloud.outputs["ImportsBucketName"], Key=key, Body=contact_list(50, mix=CLEAN, seed=5)
+    )
+
+    # Then the import is failed, with a reason that says what to do
+    record = Stack(local_cloud).imports.get(ACCOUNT, "unlucky")
+    assert record is not None
+    assert record.status is ImportStatus.FAILED
+    assert record.error == (
+        "the check could not finish: 3 attempts failed (RuntimeError); upload the same file again to retry"
+    )
+
+    # When the throttling ends and the same file is uploaded again, Then it is checked at once
+    monkeypatch.undo()
+    local_cloud.client("s3").put_object(
+        Bucket=local_cloud.outputs["ImportsBucketName"], Key=key, Body=contact_list(50, mix=CLEAN, seed=5)
+    )
+    record = Stack(local_cloud).imports.get(ACCOUNT, "unlucky")
+    assert record is not None and record.status is ImportStatus.IMPORTED

@@ -36,6 +36,18 @@ def lambda_handler(event, context):
     return {{"checked": True}}
 """
 ALWAYS = 1_000
+# Stands in for the import_failed function (the queue's consumer): keeps the destination records it reads.
+RECORDING_CONSUMER = """
+import json
+from pathlib import Path
+
+
+def lambda_handler(event, context):
+    with Path(__file__).with_name("records.jsonl").open("a") as log:
+        for record in event["Records"]:
+            log.write(record["body"] + "\\n")
+    return {"batchItemFailures": []}
+"""
 
 
 class Function:
@@ -58,17 +70,22 @@ class Function:
 
 @pytest.fixture
 def function(local_cloud: LocalCloud, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Function:
-    return Function(local_cloud, tmp_path, monkeypatch)
+    consumer = tmp_path / "consumer"
+    consumer.mkdir()
+    (consumer / "app.py").write_text(RECORDING_CONSUMER)
+    monkeypatch.setitem(
+        ROUTES, local_cloud.physical_ids["ImportFailedFunction"], HandlerRoute(consumer, "app.lambda_handler")
+    )
+    checked = tmp_path / "check"
+    checked.mkdir()
+    return Function(local_cloud, checked, monkeypatch)
 
 
 def failure_records(cloud: LocalCloud) -> list[dict[str, Any]]:
-    """What landed in the stack's ImportFailuresQueue (drained)."""
-    sqs, queue_url = cloud.client("sqs"), cloud.outputs["ImportFailuresQueueUrl"]
-    records = []
-    while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages"):
-        for message in messages:
-            records.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    """What reached the stack's ImportFailuresQueue: its consumer (here a recorder) read it at once."""
+    log = Path(ROUTES[cloud.physical_ids["ImportFailedFunction"]].code_dir) / "records.jsonl"
+    records = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    log.unlink(missing_ok=True)
     return records
 
 

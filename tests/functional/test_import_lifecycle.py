@@ -15,7 +15,7 @@ import pytest
 from functional_cloud import ACCOUNT, CUSTOMER, SENDER, Cloud, flags, lifecycle_of, run_the_state_machine
 from test_import_check import contacts_csv, import_key, only_result
 
-from listguard.domain import AccountStanding, EventType, FlagStatus, ImportStatus
+from listguard.domain import AccountStanding, EventType, ImportStatus
 from listguard.flows.imports.lifecycle import LifecycleError
 from listguard.stores import NotificationStore
 

@@ -31,7 +31,7 @@ Resources:
   GreetingStateMachine:
     Type: AWS::Serverless::StateMachine
     Properties:
-      DefinitionUri: infra/statemachines/greeting.asl.json
+      DefinitionUri: statemachines/greeting.asl.json
       DefinitionSubstitutions:
         GreetFunctionArn: !GetAtt GreetFunction.Arn
         TableName: !Ref Table

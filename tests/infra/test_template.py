@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -84,7 +85,7 @@ def test_import_check_function_configuration(cloudformation):
         {"Ref": next(iter(resources_of_type(cloudformation, "AWS::Lambda::LayerVersion")))}
     ]
     assert function["Environment"]["Variables"]["TABLE_NAME"] == {"Ref": "Table"}
-    assert function["Environment"]["Variables"]["FLAG_TOPIC_ARN"] == {"Ref": "FlagTopic"}
+    assert function["Environment"]["Variables"]["IMPORT_STATE_MACHINE_ARN"] == {"Ref": "ImportStateMachine"}
 
 
 def test_every_function_has_powertools_logger_tracer_and_metrics(cloudformation):
@@ -183,7 +184,7 @@ def test_an_import_check_that_fails_every_retry_goes_to_the_failures_queue(cloud
 def test_the_function_may_use_the_topics_key_only_through_sns(cloudformation):
     statements = [
         statement
-        for policy in cloudformation["Resources"]["ImportCheckFunctionRole"]["Properties"]["Policies"]
+        for policy in cloudformation["Resources"]["ImportStepsFunctionRole"]["Properties"]["Policies"]
         for statement in policy["PolicyDocument"]["Statement"]
     ]
 
@@ -209,3 +210,43 @@ def test_every_check_that_checkov_skips_says_why(sam_template):
     skipped = {skip["id"] for _, skip in skips}
     assert not skipped & {"CKV_AWS_28", "CKV_AWS_26"}  # point-in-time recovery, topic encryption
     assert ("ExportsBucket", "CKV_AWS_21") not in {(logical_id, skip["id"]) for logical_id, skip in skips}
+
+
+def test_every_placeholder_of_a_state_machine_has_a_substitution(sam_template):
+    machines = resources_of_type(sam_template, "AWS::Serverless::StateMachine")
+    assert machines
+    for logical_id, machine in machines.items():
+        properties = machine["Properties"]
+        definition = (TEMPLATE.parent / properties["DefinitionUri"]).read_text()
+        placeholders = set(re.findall(r"\$\{(\w+)\}", definition))
+        assert placeholders == set(properties.get("DefinitionSubstitutions", {})), logical_id
+
+
+def test_every_state_machine_may_invoke_the_functions_its_states_call(sam_template):
+    for logical_id, machine in resources_of_type(sam_template, "AWS::Serverless::StateMachine").items():
+        properties = machine["Properties"]
+        definition = json.loads((TEMPLATE.parent / properties["DefinitionUri"]).read_text())
+        called = {
+            state["Parameters"]["FunctionName"]
+            for state in _states(definition)
+            if state.get("Type") == "Task" and state["Resource"].startswith("arn:aws:states:::lambda:invoke")
+        }
+        substitutions = properties["DefinitionSubstitutions"]
+        functions = {substitutions[name[2:-1]]["Fn::GetAtt"][0] for name in called}
+        invocable = {
+            policy["LambdaInvokePolicy"]["FunctionName"]["Ref"]
+            for policy in properties["Policies"]
+            if isinstance(policy, dict) and "LambdaInvokePolicy" in policy
+        }
+        assert functions and functions <= invocable, logical_id
+
+
+def _states(definition):
+    for state in definition["States"].values():
+        yield state
+        for branch in state.get("Branches", []):
+            yield from _states(branch)
+        if "ItemProcessor" in state:
+            yield from _states(state["ItemProcessor"])
+        if "Iterator" in state:
+            yield from _states(state["Iterator"])

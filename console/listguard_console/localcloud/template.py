@@ -17,6 +17,8 @@ SERVERLESS_LAYER = "AWS::Serverless::LayerVersion"
 SERVERLESS_STATE_MACHINE = "AWS::Serverless::StateMachine"
 
 # Property that holds a local path, per SAM resource type (what `sam package` uploads).
+#: Where infra/template.yaml lives, under the repository root.
+TEMPLATE_DIR = "infra"
 _ARTIFACT_PROPERTIES = {SERVERLESS_FUNCTION: "CodeUri", SERVERLESS_LAYER: "ContentUri"}
 
 Uploader = Callable[[str, bytes], None]
@@ -105,7 +107,8 @@ def package(template: dict[str, Any], root: Path, bucket: str, upload: Uploader)
                     uploaded[directory] = key
                 properties[artifact_property] = {"Bucket": bucket, "Key": uploaded[directory]}
         if resource_type == SERVERLESS_STATE_MACHINE and isinstance(properties.get("DefinitionUri"), str):
-            definition_file = root / properties.pop("DefinitionUri")
+            # Relative to the template's folder, as `sam build` and `sam package` read it.
+            definition_file = root / TEMPLATE_DIR / properties.pop("DefinitionUri")
             properties["Definition"] = json.loads(definition_file.read_text())
     # A CodeUri in Globals would be a local path too; every function now names its own S3 location.
     packaged.get("Globals", {}).get("Function", {}).pop("CodeUri", None)
