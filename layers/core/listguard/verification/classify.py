@@ -18,8 +18,12 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import compress, repeat
 from operator import gt, is_, is_not, itemgetter
+
+from email_validator import EmailNotValidError
+from email_validator.syntax import validate_email_domain_name
 
 from .domains import ROLE_LOCAL_PARTS, is_disposable, is_role_account, typo_correction
 from .model import Batch, Verdict
@@ -40,11 +44,33 @@ _NO_ADDRESS = ""
 
 
 def normalize_address(address: str) -> str:
-    """The identity of an address: trimmed, NFC-normalised and case-folded (duplicates, blocklist)."""
+    """The identity of a contact (duplicates, the blocklist and the contact's key all compare it).
+
+    Trimmed; the domain as email-validator normalises it (IDNA: ``bob@xn--exmple-cua.com`` and
+    ``bob@EXÄMPLE.com`` are both ``bob@exämple.com``); the local part NFC-normalised (as
+    email-validator does) and case-folded (mailbox providers ignore case; listguard does too).
+    """
     address = address.strip()
     if address.isascii():
-        return address.lower()  # NFC is the identity on ASCII, and casefold is lower()
-    return unicodedata.normalize("NFC", address).casefold()
+        lowered = address.lower()  # NFC is the identity on ASCII, and casefold is lower()
+        if "xn--" not in lowered:
+            return lowered  # a plain ASCII domain is its own IDNA form, lower-cased
+        local, at, domain = lowered.rpartition("@")
+    else:
+        local, at, domain = address.rpartition("@")
+        local = unicodedata.normalize("NFC", local).casefold()
+    if not at:
+        return unicodedata.normalize("NFC", address).casefold()
+    return f"{local}@{_domain_identity(domain)}"
+
+
+@lru_cache(maxsize=1 << 16)
+def _domain_identity(domain: str) -> str:
+    """The domain in email-validator's normal form (Unicode, lower case), decided once per domain."""
+    try:
+        return str(validate_email_domain_name(domain)["domain"])
+    except EmailNotValidError:  # not a domain email-validator accepts: no address of it is valid
+        return unicodedata.normalize("NFC", domain).casefold()
 
 
 @dataclass(frozen=True, slots=True)
