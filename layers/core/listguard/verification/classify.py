@@ -27,7 +27,7 @@ from email_validator.syntax import validate_email_domain_name
 
 from .domains import ROLE_LOCAL_PARTS, is_disposable, is_role_account, typo_correction
 from .model import Batch, Verdict
-from .reader import Records
+from .reader import MAX_ROW_CHARS, Records
 from .syntax import check_syntax, fast_domain, not_fast_addresses
 
 #: Values of a consent column that do not record an opt-in (an empty cell does not either).
@@ -38,6 +38,11 @@ NO_CONSENT_VALUES = frozenset(
 # What the screen knows of a domain: rows on a CLEAN domain need no domain rule; rows on a RULES
 # domain do (disposable, typo); on an UNDECIDED one even the syntax is left to email-validator.
 _CLEAN, _RULES, _UNDECIDED = 0, 1, 2
+
+#: Why a row over the length limit is malformed (it names the limit, never the row's content).
+OVERLONG_REASON = (
+    f"the row is longer than {MAX_ROW_CHARS:,} characters, the limit of a row (is a quoted field left open?)"
+)
 
 #: The key of a row that has no address (malformed, invalid): never a first occurrence.
 _NO_ADDRESS = ""
@@ -178,7 +183,13 @@ class RowScreen:
         if self.require_consent:
             needs_rules.update(compress(indices, map(self._lacks_consent, records.fields)))
 
-        exceptions: list[tuple[int, Verdict, str, str]] = []
+        # Rows over the length limit were never split: no address, no rule but this one.
+        exceptions: list[tuple[int, Verdict, str, str]] = [
+            (i, Verdict.MALFORMED_ROW, OVERLONG_REASON, "") for i in records.overlong
+        ]
+        needs_rules.difference_update(records.overlong)
+        for i in records.overlong:
+            keys[i] = _NO_ADDRESS
         for i in sorted(needs_rules):
             fields = records.record(i)
             fast = states[i] != _UNDECIDED

@@ -178,6 +178,8 @@ class ImportReport(BaseModel):
     outcome: Outcome
     reasons: list[Reason]
     encoding: str
+    #: Lines that are not valid UTF-8, read as Windows-1252 (in a UTF-8 file: the offending lines).
+    windows_1252_lines: int = 0
     separator: str
     email_column: str
     file_bytes: int
