@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from listguard.verification import UnusableFileError, Verdict, Verification, reader
@@ -220,7 +220,6 @@ def csv_texts(draw: st.DrawFn) -> tuple[str, str]:
     return "".join(r + "\n" for r in rows) + draw(st.sampled_from(["", 'x"', '"open', "last"])), sep
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(csv_texts())
 @example(('a"b,"c\nd"\ne\n', ","))
 @example(('name,email\nx"y,"a@example.com\np"q,"b@example.com\nq,c@example.com\n', ","))
@@ -242,7 +241,6 @@ def test_records_equal_the_csv_module(case: tuple[str, str]) -> None:
     assert Records(text, sep).without_first().fields == expected[1:]
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(csv_texts(), st.integers(min_value=1, max_value=12), st.integers(min_value=1, max_value=12))
 @example(('a"b,"c\nd"\ne\n', ","), 3, 3)
 def test_stream_records_equal_the_csv_module(case: tuple[str, str], read: int, sniff: int) -> None:
