@@ -22,7 +22,6 @@ import csv
 import functools
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from itertools import compress
 from typing import Protocol
 
 #: The separators a CSV of listguard may use (the ones the reader accepts).
@@ -105,14 +104,9 @@ def safe_column(values: list[str], *, delimiter: str = ",", repeats: bool = Fals
     field = _field_writer(delimiter, repeats)
     if "\n" in text:  # a cell holds a line break (rare): do every cell
         return map(field, values)
-    if len(text) > _SPARSE_CHARS_PER_CELL * len(values):
-        suspects = _suspects(values, delimiter, formulas, quotes)
-    else:
-        # Mostly empty cells (reasons, suggestions): look among the filled ones only.
-        suspects = _suspects(list(filter(None, values)), delimiter, formulas, quotes)
-        if suspects:
-            filled_at = list(compress(range(len(values)), values))
-            suspects = {filled_at[index] for index in suspects}
+    # Mostly empty cells (reasons, suggestions): search the filled ones only.
+    searched = list(filter(None, values)) if len(text) <= _SPARSE_CHARS_PER_CELL * len(values) else values
+    suspects = _suspects(values, searched, delimiter, formulas, quotes)
     if not suspects:
         return values
     cells = values.copy()
@@ -121,17 +115,29 @@ def safe_column(values: list[str], *, delimiter: str = ",", repeats: bool = Fals
     return cells
 
 
-def _suspects(values: list[str], delimiter: str, formulas: bool, quotes: bool) -> set[int]:
-    """The cells (none holds a line break) that start with a formula character or need quotes.
+def _suspects(
+    values: list[str], searched: list[str], delimiter: str, formulas: bool, quotes: bool
+) -> list[int]:
+    """The cells of ``values`` (none holds a line break) that start with a formula character or need
+    quotes. ``searched``: ``values``, or the cells of it that may (in order).
 
     Searched in the cells' text, one a line: C-level searches, and Python work per hit only.
     """
-    lines = "\n" + "\n".join(values)
+    lines = "\n" + "\n".join(searched)
     positions = [match.start() + 1 for match in _FORMULA_START.finditer(lines)] if formulas else []
     if quotes:
         for char in (delimiter, '"', "\r"):
-            positions.extend(_positions_of(char, lines))
-    return _cells_at(lines, positions)
+            positions.extend(_first_in_each_line(char, lines))
+    # The cell of each hit, in order. Its number: the next cell, from the last one found, that holds
+    # the same text (``list.index``, C-level); a cell of the same text before it would be a hit too.
+    cells: list[int] = []
+    index = 0
+    for start in sorted({lines.rfind("\n", 0, position) + 1 for position in positions}):
+        end = lines.find("\n", start)
+        index = values.index(lines[start : end if end >= 0 else len(lines)], index)
+        cells.append(index)
+        index += 1
+    return cells
 
 
 #: Under this many characters a cell on average, a column is sparse: most of its cells are empty.
@@ -140,22 +146,13 @@ _SPARSE_CHARS_PER_CELL = 4
 _FORMULA_START = re.compile("\n[-=+@\t]")
 
 
-def _positions_of(char: str, text: str) -> Iterator[int]:
+def _first_in_each_line(char: str, text: str) -> Iterator[int]:
+    """The position of ``char`` in each line of ``text`` that holds it (its first one there)."""
     position = text.find(char)
     while position >= 0:
         yield position
-        position = text.find(char, position + 1)
-
-
-def _cells_at(lines: str, positions: list[int]) -> set[int]:
-    """The cells that hold these positions of ``lines`` (cells each after a line break)."""
-    cells: set[int] = set()
-    cell, start = -1, 0
-    for position in sorted(positions):
-        cell += lines.count("\n", start, position)
-        start = position
-        cells.add(cell)
-    return cells
+        line_end = text.find("\n", position)
+        position = text.find(char, line_end) if line_end >= 0 else -1
 
 
 @functools.cache

@@ -509,8 +509,9 @@ class Records:
         ):
             lines = [line for line in lines if line.strip(blank)]
             rebuilt = True
-        # Lines over the limit are never split (one pass finds the longest; another, rare, the rest).
-        if max(map(len, lines), default=0) > MAX_ROW_CHARS:
+        # Lines over the limit are never split (a few searches prove there is none; the rare block
+        # that has one is looked at line by line).
+        if _has_line_over(block, MAX_ROW_CHARS):
             lines = [OVERLONG_ROW if len(line) > MAX_ROW_CHARS else line for line in lines]
             rebuilt = True
         if has_quotes:
@@ -611,6 +612,19 @@ class Records:
             rest._quoted = {index - 1: record for index, record in self._quoted.items() if index}
         rest._overlong = [index - 1 for index in self._overlong if index]
         return rest
+
+
+def _has_line_over(text: str, limit: int) -> bool:
+    """Whether a line of ``text`` is longer than ``limit``: from each line start a line break must come
+    within ``limit`` + 1 characters; the last one in that window is the next start (C-level searches,
+    about one a ``limit`` of text)."""
+    position, end = 0, len(text)
+    while end - position > limit:
+        line_break = text.rfind("\n", position, position + limit + 1)
+        if line_break < 0:
+            return True
+        position = line_break + 1
+    return False
 
 
 def _records_of_whole(text: str, sep: str) -> tuple[list[list[str]], list[int]]:
