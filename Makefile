@@ -6,13 +6,21 @@ BIN := $(VENV)/bin
 PYTHON ?= $(shell for p in python3.12 $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12*/bin/python3.12 2>/dev/null | sort -V | tail -1); do \
 	$$p -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null && { echo $$p; break; }; done)
 
-.PHONY: help venv test test-fast lint bench demo serve clean
+# checkov and SAM CLI pin packages to other versions than the project's: each has its own environment,
+# made from its pinned list in tools/ (see tools/*.txt).
+TOOLS := .tools
+CHECKOV := $(TOOLS)/checkov/bin/checkov
+SAM := $(TOOLS)/sam/bin/sam
+
+.PHONY: help venv tools test test-fast lint bench demo serve refresh-lists clean
 
 help:
 	@echo "make demo   - run the main story on the local AWS (in-process moto, built from infra/template.yaml)"
 	@echo "make test   - lint, type-check and run every test"
 	@echo "make bench  - benchmarks: verification speed and memory against the baseline"
 	@echo "make serve  - run the local AWS as a server on :4566"
+	@echo "make tools  - install checkov and SAM CLI in their own environments under .tools/ (make test does)"
+	@echo "make refresh-lists - regenerate the verdict lists from the pinned packages (offline; FETCH=1 downloads a new npm pin)"
 
 venv: $(VENV)/.installed
 
@@ -22,13 +30,26 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
 	@touch $@
 
-lint: venv
+tools: $(TOOLS)/checkov/.installed $(TOOLS)/sam/.installed
+
+$(TOOLS)/%/.installed: tools/%.txt
+	@test -n "$(PYTHON)" || { echo "error: Python 3.12 is required; install it (pyenv install 3.12) and retry" >&2; exit 1; }
+	rm -rf $(TOOLS)/$*
+	$(PYTHON) -m venv $(TOOLS)/$*
+	$(TOOLS)/$*/bin/python -m pip install --quiet --disable-pip-version-check -r $<
+	@touch $@
+
+# checkov: every failed check is fixed or skipped in the template with its reason (Metadata: checkov: skip).
+# --skip-download: no call to Prisma Cloud for guideline links.
+lint: venv $(TOOLS)/checkov/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy layers/core/listguard console/listguard_console functions
+	$(CHECKOV) --quiet --compact --skip-download --framework cloudformation --file infra/template.yaml
 
-test: lint
-	$(BIN)/pytest -n 2
+# LISTGUARD_REQUIRE_TOOLS: a test that needs a tool of .tools/ fails here instead of skipping.
+test: lint $(TOOLS)/sam/.installed
+	LISTGUARD_REQUIRE_TOOLS=1 $(BIN)/pytest -n 2
 
 test-fast: venv
 	$(BIN)/pytest -n 2 -m "not e2e"
@@ -42,5 +63,9 @@ demo: venv
 serve: venv
 	$(BIN)/listguard local serve --port 4566
 
+# The role, disposable and typo lists (layers/core/listguard/verification/data/): docs/verdict-lists.md.
+refresh-lists: venv
+	$(BIN)/python tools/refresh_lists.py $(if $(FETCH),--fetch)
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .aws-sam bench/.data
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache .aws-sam bench/.data

@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import os
 import socket
+import threading
+import time
+import uuid
 from pathlib import Path
 
 import boto3
@@ -12,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from listguard_console.cli import app
-from listguard_console.localcloud import ROUTES, HandlerRoute, LocalCloud, routing
+from listguard_console.localcloud import ROUTES, HandlerRoute, LocalCloud, invocations, motocompat
 
 pytestmark = pytest.mark.e2e
 
@@ -84,10 +87,12 @@ def test_a_handler_exception_becomes_a_lambda_error_payload(local_cloud, tmp_pat
 
     response = local_cloud.client("lambda").invoke(FunctionName=function_name, Payload=b"{}")
 
-    assert response["FunctionError"] == "Handled"
+    # Lambda's answer for an exception the handler raised
+    assert response["FunctionError"] == "Unhandled"
     error = json.loads(response["Payload"].read())
     assert error["errorType"] == "ValueError"
     assert error["errorMessage"] == "the file is not a CSV"
+    assert uuid.UUID(error["requestId"])  # the attempt's request id, as the Python runtime reports it
 
 
 def test_a_function_without_local_source_errors_instead_of_crashing(local_cloud):
@@ -103,7 +108,7 @@ def test_a_function_without_local_source_errors_instead_of_crashing(local_cloud)
 
     response = lambda_client.invoke(FunctionName="unknown", Payload=b"{}")
 
-    assert response["FunctionError"] == "Handled"
+    assert response["FunctionError"] == "Unhandled"
     assert json.loads(response["Payload"].read())["errorType"] == "LocalRouteNotFound"
 
 
@@ -132,7 +137,7 @@ def test_an_upload_under_imports_invokes_the_function_and_others_do_not(local_cl
 
     [event] = [json.loads(line) for line in invocations.read_text().splitlines()]
     assert event["Records"][0]["s3"]["bucket"]["name"] == bucket
-    # moto URL-encodes the key, "/" included (DESIGN.md)
+    # moto URL-encodes the key, "/" included
     assert event["Records"][0]["s3"]["object"]["key"] in (
         "imports/acme/imp-1.csv",
         "imports%2Facme%2Fimp-1.csv",
@@ -152,11 +157,15 @@ def test_describe_stacks_returns_the_required_outputs(local_cloud):
 
 def test_installing_the_routing_twice_keeps_one_patch():
     from moto.awslambda.models import LambdaFunction
+    from moto.s3 import notifications
 
-    routing.install()
-    routing.install()
+    invocations.install()
+    patched_invoke, patched_s3_caller = LambdaFunction.invoke, notifications._invoke_awslambda
+    invocations.install()
 
-    assert LambdaFunction._invoke_lambda is routing._invoke_lambda_in_process
+    assert motocompat.lambda_invocations_are_routed()
+    assert LambdaFunction.invoke is patched_invoke
+    assert notifications._invoke_awslambda is patched_s3_caller
 
 
 def test_server_mode_deploys_and_answers_through_the_endpoint(free_port, tmp_path, monkeypatch):
@@ -196,3 +205,96 @@ def test_serve_on_a_busy_port_fails_with_one_error_line(free_port):
     assert result.exit_code == 2
     assert result.stderr.startswith("error: port")
     assert "Traceback" not in result.output
+
+
+def test_serve_opens_the_port_only_once_the_stack_is_wired(free_port):
+    # Given a client that asks as soon as the port accepts a connection
+    endpoint_url = f"http://127.0.0.1:{free_port}"
+    first_answer: dict[str, object] = {}
+
+    def ask_as_soon_as_the_port_opens() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", free_port), timeout=0.05).close()
+            except OSError:
+                time.sleep(0.005)
+                continue
+            options = {"endpoint_url": endpoint_url, "region_name": "us-east-1"}
+            [stack] = boto3.client("cloudformation", **options).describe_stacks(StackName="listguard")[
+                "Stacks"
+            ]
+            outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+            first_answer["status"] = stack["StackStatus"]
+            first_answer["notifications"] = boto3.client(
+                "s3", **options
+            ).get_bucket_notification_configuration(Bucket=outputs["ImportsBucketName"])[
+                "LambdaFunctionConfigurations"
+            ]
+            first_answer["routed"] = outputs["ImportCheckFunctionName"] in ROUTES
+            return
+
+    client = threading.Thread(target=ask_as_soon_as_the_port_opens)
+    client.start()
+    # When the local cloud starts serving
+    with LocalCloud.serve(port=free_port):
+        client.join()
+    # Then its very first answer already shows the whole stack: created, notifying, routed
+    assert first_answer["status"] == "CREATE_COMPLETE"
+    assert first_answer["notifications"]
+    assert first_answer["routed"] is True
+    # and the port is free again once it stopped
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", free_port))
+
+
+def test_the_environment_given_to_start_reaches_every_function_only_while_the_cloud_runs(
+    tmp_path, monkeypatch
+):
+    # Given a local cloud started with variables of its own
+    with LocalCloud.start(environment={"LISTGUARD_LOCAL_MARKER": "on", "TABLE_NAME": "overridden"}) as cloud:
+        function_name = cloud.outputs["ImportCheckFunctionName"]
+        route_to(tmp_path, ENVIRONMENT_HANDLER, function_name, monkeypatch)
+        # When a function runs
+        seen = json.loads(cloud.client("lambda").invoke(FunctionName=function_name)["Payload"].read())
+    # Then it sees them over its own environment, and the local defaults still apply
+    assert seen == {
+        "LISTGUARD_LOCAL_MARKER": "on",
+        "TABLE_NAME": "overridden",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+
+    # And a cloud started afterwards without them runs its functions with their own environment
+    with LocalCloud.start() as cloud:
+        function_name = cloud.outputs["ImportCheckFunctionName"]
+        route_to(tmp_path, ENVIRONMENT_HANDLER, function_name, monkeypatch)
+        seen = json.loads(cloud.client("lambda").invoke(FunctionName=function_name)["Payload"].read())
+    assert seen["LISTGUARD_LOCAL_MARKER"] is None
+    assert seen["TABLE_NAME"] == cloud.outputs["TableName"]
+
+
+ENVIRONMENT_HANDLER = """
+import os
+
+
+def lambda_handler(event, context):
+    names = ("LISTGUARD_LOCAL_MARKER", "TABLE_NAME", "POWERTOOLS_TRACE_DISABLED")
+    return {name: os.environ.get(name) for name in names}
+"""
+
+
+def test_the_exports_bucket_keeps_an_overwritten_export_and_the_table_has_point_in_time_recovery(local_cloud):
+    # moto's CloudFormation ignores both properties: the local cloud applies them through the APIs
+    s3, exports = local_cloud.client("s3"), local_cloud.outputs["ExportsBucketName"]
+    s3.put_object(Bucket=exports, Key="exports/acme/declined.csv", Body=b"first")
+    s3.put_object(Bucket=exports, Key="exports/acme/declined.csv", Body=b"second")
+
+    versions = s3.list_object_versions(Bucket=exports, Prefix="exports/acme/")["Versions"]
+
+    assert len(versions) == 2
+    backups = local_cloud.client("dynamodb").describe_continuous_backups(
+        TableName=local_cloud.outputs["TableName"]
+    )
+    assert backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"][
+        "PointInTimeRecoveryStatus"
+    ] == ("ENABLED")

@@ -3,35 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from types import ModuleType
 
 import boto3
 import pytest
-from functional_cloud import BUCKET, TABLE, Cloud, create_table, load_handler
+from functional_cloud import BUCKET, TABLE, Cloud
+from harness import create_table
 from moto import mock_aws
 
-from listguard import contacts
 from listguard.aws import aws_clients
+from listguard.stores import contacts
 
 
-@pytest.fixture(scope="session")
-def import_check_app() -> ModuleType:
-    return load_handler("import_check")
+def _queue(sqs: object, name: str) -> tuple[str, str]:
+    url: str = sqs.create_queue(QueueName=name)["QueueUrl"]  # type: ignore[attr-defined]
+    arn: str = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[  # type: ignore[attr-defined]
+        "Attributes"
+    ]["QueueArn"]
+    return url, arn
 
 
 @pytest.fixture
-def cloud(monkeypatch: pytest.MonkeyPatch, import_check_app: ModuleType) -> Iterator[Cloud]:
+def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
     with mock_aws():
-        s3 = boto3.client("s3")
-        sqs = boto3.client("sqs")
-        sns = boto3.client("sns")
-        dynamodb = boto3.resource("dynamodb")
-        create_table(dynamodb)
+        s3, sqs, sns = boto3.client("s3"), boto3.client("sqs"), boto3.client("sns")
+        dynamodb = boto3.client("dynamodb")
+        create_table(dynamodb, TABLE)
         s3.create_bucket(Bucket=BUCKET)
-        events_queue_url = sqs.create_queue(QueueName="s3-events")["QueueUrl"]
-        events_queue_arn = sqs.get_queue_attributes(QueueUrl=events_queue_url, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
+        events_queue_url, events_queue_arn = _queue(sqs, "s3-events")
         s3.put_bucket_notification_configuration(
             Bucket=BUCKET,
             NotificationConfiguration={
@@ -45,17 +43,10 @@ def cloud(monkeypatch: pytest.MonkeyPatch, import_check_app: ModuleType) -> Iter
             },
         )
         topic_arn = sns.create_topic(Name="listguard-flags")["TopicArn"]
-        flag_queue_url = sqs.create_queue(QueueName="flag-events")["QueueUrl"]
-        flag_queue_arn = sqs.get_queue_attributes(QueueUrl=flag_queue_url, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
+        flag_queue_url, flag_queue_arn = _queue(sqs, "flag-events")
         sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=flag_queue_arn)
-
-        monkeypatch.setenv("TABLE_NAME", TABLE)
-        # moto answers BatchWriteItem in this process, CPU-bound: 8 writer threads only contend for the
-        # GIL (the suite took twice as long). Two still write concurrently; test_batch_put_* use 8.
+        # moto answers in this process, CPU-bound: 8 writer threads only contend for the GIL.
         monkeypatch.setattr(contacts, "WRITE_THREADS", 2)
-        monkeypatch.setenv("FLAG_TOPIC_ARN", topic_arn)
         # Clients are cached per process: make them again inside this test's mock.
         aws_clients.cache_clear()
         sqs.purge_queue(QueueUrl=events_queue_url)  # s3:TestEvent from the notification setup
@@ -65,7 +56,11 @@ def cloud(monkeypatch: pytest.MonkeyPatch, import_check_app: ModuleType) -> Iter
             sqs=sqs,
             events_queue_url=events_queue_url,
             flag_queue_url=flag_queue_url,
-            handler=import_check_app.lambda_handler,
+            environment={
+                "TABLE_NAME": TABLE,
+                "FLAG_TOPIC_ARN": topic_arn,
+                "POWERTOOLS_METRICS_DISABLED": "true",
+            },
         )
         aws_clients.cache_clear()
 

@@ -6,41 +6,22 @@ reads the event from it, URL-encoded key and all, before handing it to the handl
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
-from types import ModuleType
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
+from harness import run_handler
 
-ROOT = Path(__file__).resolve().parents[2]
+from listguard.domain import FlagStatus, SubscriptionStatus
+from listguard.domain.models import Contact, ImportRecord
+from listguard.stores import AccountStore, ContactStore, ContactWrite, ImportStamp, ImportStore, Table
+from listguard.stores.dynamo import deserialize
+from listguard.verification import Verdict
+
 TABLE = "listguard-test"
 BUCKET = "listguard-imports-test"
-CONTACT_ATTRIBUTES_READ = ("sk", "flag_status", "subscription_status", "gsi1pk", "gsi2pk", "verdict")
-
-
-def load_handler(name: str) -> ModuleType:
-    """``functions/<name>/app.py`` as a module (the folders are not packages, as in Lambda)."""
-    spec = importlib.util.spec_from_file_location(f"{name}_app", ROOT / "functions" / name / "app.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@dataclass
-class FakeLambdaContext:
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    function_name: str = "import_check"
-    memory_limit_in_mb: int = 1024
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:import_check"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 900_000
+ACCOUNT = "acme"
 
 
 @dataclass
@@ -48,15 +29,27 @@ class Cloud:
     """The mocked AWS of one test, and the things a test says about it."""
 
     s3: Any
-    dynamodb: Any
+    dynamodb: Any  # the low-level client
     sqs: Any
     events_queue_url: str
     flag_queue_url: str
-    handler: Callable[[dict[str, Any], Any], dict[str, Any]]
+    environment: dict[str, str]
 
     @property
-    def table(self) -> Any:
-        return self.dynamodb.Table(TABLE)
+    def table(self) -> Table:
+        return Table(self.dynamodb, TABLE)
+
+    @property
+    def contact_store(self) -> ContactStore:
+        return ContactStore(self.table, threads=2)
+
+    @property
+    def import_store(self) -> ImportStore:
+        return ImportStore(self.table)
+
+    @property
+    def account_store(self) -> AccountStore:
+        return AccountStore(self.table, self.contact_store)
 
     def upload(self, key: str, body: bytes) -> dict[str, Any]:
         """Put an import file; return the S3 event that the upload produced."""
@@ -69,39 +62,35 @@ class Cloud:
         assert len(events) == 1, f"expected one S3 event for {key!r}, got {bodies}"
         return events[0]
 
-    def invoke(self, event: dict[str, Any], request_id: str | None = None) -> dict[str, Any]:
-        context = FakeLambdaContext(aws_request_id=request_id) if request_id else FakeLambdaContext()
-        return self.handler(event, context)
+    def invoke(
+        self, event: dict[str, Any], request_id: str | None = None, function: str = "import_check"
+    ) -> Any:
+        return run_handler(function, event, environment=self.environment, request_id=request_id)
 
     def items(self) -> list[dict[str, Any]]:
+        """Every item of the table (to compare whole states)."""
         items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"ConsistentRead": True}
+        kwargs: dict[str, Any] = {"TableName": TABLE, "ConsistentRead": True}
         while True:
-            page = self.table.scan(**kwargs)
-            items.extend(page["Items"])
+            page = self.dynamodb.scan(**kwargs)
+            items.extend(deserialize(item) for item in page["Items"])
             if "LastEvaluatedKey" not in page:
                 return sorted(items, key=lambda item: (item["pk"], item["sk"]))
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def contacts(self, account: str, *, full: bool = False) -> dict[str, dict[str, Any]]:
-        """The account's contacts by email key (base table). moto serialises every attribute of every
-        item slowly (about 1 ms each), so by default only the attributes tests look at are read."""
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": Key("pk").eq(f"ACCOUNT#{account}") & Key("sk").begins_with("CONTACT#"),
-            "ConsistentRead": True,
-        }
-        if not full:
-            kwargs["ProjectionExpression"] = ", ".join(CONTACT_ATTRIBUTES_READ)
-        contacts: dict[str, dict[str, Any]] = {}
-        while True:
-            page = self.table.query(**kwargs)
-            contacts.update((item["sk"].removeprefix("CONTACT#"), item) for item in page["Items"])
-            if "LastEvaluatedKey" not in page:
-                return contacts
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    def contacts(self, account: str = ACCOUNT) -> dict[str, Contact]:
+        """The account's contacts by email key."""
+        return {contact.email_key: contact for contact in self.contact_store.list(account)}
 
-    def import_record(self, account: str, import_id: str) -> dict[str, Any]:
-        return self.table.get_item(Key={"pk": f"ACCOUNT#{account}", "sk": f"IMPORT#{import_id}"})["Item"]
+    def import_record(self, import_id: str, account: str = ACCOUNT) -> ImportRecord:
+        record = self.import_store.get(account, import_id)
+        assert record is not None, f"no import record {import_id!r}"
+        return record
+
+    def raw_item(self, pk: str, sk: str) -> dict[str, Any]:
+        item = self.table.get({"pk": pk, "sk": sk})
+        assert item is not None
+        return item
 
     def objects(self) -> dict[str, bytes]:
         listing = self.s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])
@@ -122,24 +111,29 @@ class Cloud:
                 self.sqs.delete_message(QueueUrl=self.flag_queue_url, ReceiptHandle=message["ReceiptHandle"])
         return received
 
+    def seed(
+        self,
+        emails: Iterable[str],
+        *,
+        flag: FlagStatus = FlagStatus.NONE,
+        import_id: str = "older",
+        blocklisted: Iterable[str] = (),
+        account: str = ACCOUNT,
+    ) -> None:
+        """Contacts as earlier flows left them: imported with ``flag`` by ``import_id``, some blocklisted."""
+        stamp = ImportStamp(account, import_id, "seed-etag", flag, "2026-01-01T00:00:00.000+00:00")
+        writes = [ContactWrite(email, {}, Verdict.VALID, row) for row, email in enumerate(emails, 1)]
+        self.contact_store.merge_import(stamp, writes)
+        for email in blocklisted:
+            self.contact_store.blocklist(account, email, now=stamp.now, reason="unsubscribed")
 
-def create_table(dynamodb: Any) -> None:
-    """The single table as the template declares it: pk/sk, gsi1 (by flag), gsi2 (by import)."""
-    attributes = ["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"]
-    dynamodb.create_table(
-        TableName=TABLE,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"} for name in attributes],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": index,
-                "KeySchema": [
-                    {"AttributeName": f"{index}pk", "KeyType": "HASH"},
-                    {"AttributeName": f"{index}sk", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-            for index in ("gsi1", "gsi2")
-        ],
-    )
+
+def flags(contacts: dict[str, Contact]) -> set[str]:
+    return {str(contact.flag_status) for contact in contacts.values()}
+
+
+def subscriptions(contacts: dict[str, Contact]) -> set[str]:
+    return {str(contact.subscription_status) for contact in contacts.values()}
+
+
+__all__ = ["ACCOUNT", "BUCKET", "TABLE", "Cloud", "SubscriptionStatus", "flags", "subscriptions"]

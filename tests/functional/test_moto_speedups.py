@@ -10,7 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from listguard_console.localcloud import speedups
+from listguard_console.localcloud import motocompat
 
 
 @pytest.fixture
@@ -26,9 +26,7 @@ def table() -> Iterator[Any]:
 
 
 def test_the_patch_is_in_place() -> None:
-    from moto.dynamodb.models.dynamo_type import Item
-
-    assert Item.__init__ is speedups._item_init
+    assert motocompat.dynamodb_items_are_sped_up()
 
 
 def test_an_item_over_the_size_limit_is_refused(table: Any) -> None:

@@ -1,4 +1,4 @@
-"""The local cloud re-registers a template's state machines so that moto can execute them (DESIGN.md)."""
+"""The local cloud re-registers a template's state machines so that moto can execute them."""
 
 from __future__ import annotations
 
@@ -115,3 +115,36 @@ def test_a_failed_deploy_names_the_failing_resource(tmp_path):
     failure = r"resource BrokenTable \(AWS::DynamoDB::Table\) failed"
     with pytest.raises(LocalCloudError, match=failure), LocalCloud.start(root=tmp_path):
         pass
+
+
+FAILING_HANDLER = """
+from pathlib import Path
+
+
+def lambda_handler(event, context):
+    with Path(__file__).with_name("attempts.log").open("a") as log:
+        log.write(context.aws_request_id + "\\n")
+    raise RuntimeError("no greeting today")
+"""
+
+
+def test_a_task_invokes_its_function_synchronously_once_and_the_execution_fails(root):
+    # Given a state machine whose task function fails (the task declares no Retry)
+    (root / "functions" / "greet" / "app.py").write_text(FAILING_HANDLER)
+    with LocalCloud.start(root=root) as cloud:
+        sfn = cloud.client("stepfunctions")
+        arn = cloud.outputs["GreetingStateMachineArn"]
+
+        # When it runs
+        execution_arn = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"name": "ada"}))[
+            "executionArn"
+        ]
+        deadline = time.monotonic() + 20
+        while (execution := sfn.describe_execution(executionArn=execution_arn))["status"] == "RUNNING":
+            assert time.monotonic() < deadline, "execution still running"
+            time.sleep(0.1)
+
+    # Then the execution fails on the function's error, after one attempt: Lambda does not retry a
+    # synchronous invocation (Step Functions retries only what the task's Retry says)
+    assert execution["status"] == "FAILED", execution
+    assert (root / "functions" / "greet" / "attempts.log").read_text().count("\n") == 1

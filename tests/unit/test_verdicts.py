@@ -261,8 +261,8 @@ def test_people_are_not_role_accounts(local: str) -> None:
     [
         ("ann@yahho.com", V.TYPO_DOMAIN, "ann@yahoo.com"),
         ("ann@gmail.con", V.TYPO_DOMAIN, "ann@gmail.com"),
-        ("ann@gmial.com", V.DISPOSABLE, "ann@gmail.com"),
-        ("ann@hotmial.com", V.DISPOSABLE, "ann@hotmail.com"),  # on the disposable list: disposable wins
+        ("ann@gmial.com", V.TYPO_DOMAIN, "ann@gmail.com"),
+        ("ann@hotmial.com", V.TYPO_DOMAIN, "ann@hotmail.com"),  # a typosquat on a disposable list: a typo
         ("Ann.Lee@GMAIL.CON", V.TYPO_DOMAIN, "Ann.Lee@gmail.com"),
         ("ann@outlok.com", V.TYPO_DOMAIN, "ann@outlook.com"),
     ],

@@ -109,19 +109,21 @@ def _check_rule(policy: Policy, *, new: int, existing: int) -> str:
 
 def _upload(cloud: Any, bucket: str, import_id: str, body: bytes) -> dict[str, Any]:
     """Upload one import; the S3 event runs import_check before put_object returns (moto)."""
-    key = f"imports/{ACCOUNT}/{import_id}.csv"
+    from listguard.domain.keys import import_object_key, parse_import_key
+
+    key = import_object_key(ACCOUNT, f"{import_id}.csv")
+    ref = parse_import_key(key)
     s3 = cloud.client("s3")
     started = time.perf_counter()
     s3.put_object(Bucket=bucket, Key=key, Body=body)
     seconds = time.perf_counter() - started
-    summary_key = f"reports/{ACCOUNT}/{import_id}.json"
-    summary = json.loads(s3.get_object(Bucket=bucket, Key=summary_key)["Body"].read())
+    summary = json.loads(s3.get_object(Bucket=bucket, Key=ref.summary_key)["Body"].read())
     return {
         "key": key,
         "bytes": len(body),
         "seconds": round(seconds, 2),
-        "summary_key": summary_key,
-        "rows_report_key": f"reports/{ACCOUNT}/{import_id}.rows.csv",
+        "summary_key": ref.summary_key,
+        "rows_report_key": ref.rows_report_key,
         "summary": summary,
     }
 
@@ -150,18 +152,16 @@ def _flag_events(cloud: Any, queue_url: str) -> list[dict[str, Any]]:
 
 
 def _flagged_contacts(cloud: Any, outcome: str | None, limit: int = 6) -> list[dict[str, Any]]:
-    """A few contacts of the account read back from DynamoDB (gsi1), flagged by the last import."""
-    from boto3.dynamodb.conditions import Key
+    """A few contacts of the account read back from DynamoDB (the sparse flag index), flagged by the
+    last import."""
+    from listguard.domain import FlagStatus
 
-    from listguard.contacts import FlagStatus, flag_gsi_pk
+    from ..stack import Stack
 
     flag = FlagStatus.DECLINED if outcome == "declined" else FlagStatus.PENDING
-    table = cloud.resource("dynamodb").Table(cloud.outputs["TableName"])
-    response = table.query(
-        IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq(flag_gsi_pk(ACCOUNT, flag)), Limit=limit
-    )
+    contacts = Stack(cloud).contacts.list(ACCOUNT, flag=flag, limit=limit)
     columns = ("email", "flag_status", "subscription_status", "verdict", "row")
-    return [{column: item.get(column) for column in columns} for item in response["Items"]]
+    return [contact.model_dump(mode="json", include=set(columns)) for contact in contacts]
 
 
 class _Story:
@@ -258,7 +258,7 @@ class _Story:
             self.console.print("   no flag event")
         for event in events:
             self.console.print(
-                f"   {event['event_type']}: account {event['account']}, import {event['import_id']}, "
+                f"   {event['event_type']}: account {event['account_id']}, import {event['import_id']}, "
                 f"outcome {event['outcome']}, {event['contacts']:,} contacts {event['flag_status']}"
             )
 

@@ -8,16 +8,12 @@ from typing import Annotated
 
 import typer
 
+from ..errors import CommandError, one_line_errors
 from ..localcloud import STACK_NAME, LocalCloud, LocalCloudError, connect
 
 app = typer.Typer(help="The local AWS, deployed from infra/template.yaml on moto.", no_args_is_help=True)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(2)
 
 
 def _describe(cloud: LocalCloud, as_json: bool, *, serving: bool) -> None:
@@ -42,22 +38,24 @@ def _describe(cloud: LocalCloud, as_json: bool, *, serving: bool) -> None:
 
 @app.command()
 def serve(
-    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 4566,
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (1-65535).")] = 4566,
     as_json: JsonOption = False,
 ) -> None:
-    """Run the local AWS as a server, deploy the stack, and wait until Ctrl-C."""
-    try:
-        with LocalCloud.serve(port=port) as cloud:
-            _describe(cloud, as_json, serving=True)
-            try:
-                threading.Event().wait()
-            except KeyboardInterrupt:
-                if not as_json:
-                    typer.echo("\nStopping the local AWS.")
-    except LocalCloudError as exc:
-        raise _fail(str(exc)) from None
-    except KeyboardInterrupt:  # Ctrl-C while still deploying
-        raise typer.Exit(130) from None
+    """Run the local AWS as a server, deploy the stack, and wait until Ctrl-C.
+
+    The port opens, and the ready line is printed, once the stack is deployed and wired.
+    """
+    with one_line_errors("the local AWS was stopped while it started; nothing is left running"):
+        try:
+            with LocalCloud.serve(port=port) as cloud:
+                _describe(cloud, as_json, serving=True)
+                try:
+                    threading.Event().wait()
+                except KeyboardInterrupt:  # the normal way to stop it
+                    if not as_json:
+                        typer.echo("\nStopping the local AWS.")
+        except LocalCloudError as error:
+            raise CommandError(str(error)) from None
 
 
 @app.command()
@@ -68,8 +66,9 @@ def outputs(
     as_json: JsonOption = False,
 ) -> None:
     """Print the stack outputs of a running local AWS."""
-    try:
-        cloud = connect(endpoint_url)
-    except LocalCloudError as exc:
-        raise _fail(str(exc)) from None
-    _describe(cloud, as_json, serving=False)
+    with one_line_errors("nothing was changed"):
+        try:
+            cloud = connect(endpoint_url)
+        except LocalCloudError as error:
+            raise CommandError(str(error)) from None
+        _describe(cloud, as_json, serving=False)

@@ -78,6 +78,15 @@ def verify(
             "--require-consent", help="Rows without a recorded opt-in get the missing_consent verdict."
         ),
     ] = False,
+    own_domains: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--own-domain",
+            metavar="DOMAIN",
+            help="A domain of the account's own (repeat for more): it and its subdomains are never "
+            "flagged disposable or typo.",
+        ),
+    ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the import report as one JSON object, nothing else.")
     ] = False,
@@ -95,7 +104,7 @@ def verify(
     """Check a contact file the way an import is checked: a verdict per row, the outcome and why."""
     with one_line_errors("the check did not finish and left no rows file; run it again to check the file"):
         try:
-            report, policy = _run(file, existing_contacts, blocklist, require_consent, rows_out)
+            report, policy = _run(file, existing_contacts, blocklist, require_consent, rows_out, own_domains)
             if as_json:
                 sys.stdout.write(report.model_dump_json(indent=2) + "\n")
                 sys.stdout.flush()  # here, where a write error is handled, not at interpreter exit
@@ -122,10 +131,21 @@ def _discard_stdout() -> None:
 
 
 def _run(
-    file: Path, existing_contacts: int, blocklist: Path | None, require_consent: bool, rows_out: Path | None
+    file: Path,
+    existing_contacts: int,
+    blocklist: Path | None,
+    require_consent: bool,
+    rows_out: Path | None,
+    own_domains: list[str] | None = None,
 ) -> tuple[ImportReport, Policy]:
     """Everything that can fail: the inputs, the engine and the rows file."""
     from listguard.verification import UnusableFileError, Verification, VerifyOptions, default_workers
+    from listguard.verification.domains import normalize_domains
+
+    try:
+        owned = normalize_domains(own_domains or ())
+    except ValueError as error:
+        raise CommandError(f"--own-domain {error}") from None
 
     size = _readable_file_size(file, "contact file")
     blocked = _read_blocklist(blocklist) if blocklist is not None else frozenset()
@@ -134,7 +154,10 @@ def _run(
     rows_target = _rows_target(rows_out) if rows_out is not None else None
     policy = load_policy()
     options = VerifyOptions(
-        existing_contacts=existing_contacts, blocklist=blocked, require_consent=require_consent
+        existing_contacts=existing_contacts,
+        blocklist=blocked,
+        require_consent=require_consent,
+        own_domains=owned,
     )
     try:
         with _open_contact_file(file) as stream:

@@ -6,10 +6,13 @@ with LocalCloud.start() as cloud:          # in process (tests, `listguard demo`
 
 with LocalCloud.serve(port=4566) as cloud: # behind http://127.0.0.1:4566 (`listguard local serve`)
     ...
+
+Both take ``environment={...}``: variables applied over every function's environment while the cloud runs.
+Every use of a moto internal is in motocompat.py; invocations.py adds Lambda's retries and destinations.
 """
 
-from .cloud import MOTO_CONFIG, REGION, STACK_NAME, LocalCloud, connect
-from .deploy import LocalCloudError
+from .cloud import MOTO_CONFIG, REGION, STACK_NAME, LocalCloud, check_endpoint_url, check_port, connect
+from .errors import LocalCloudError
 from .routing import LOCAL_ENVIRONMENT, ROUTES, HandlerRoute
 
 __all__ = [
@@ -21,5 +24,7 @@ __all__ = [
     "HandlerRoute",
     "LocalCloud",
     "LocalCloudError",
+    "check_endpoint_url",
+    "check_port",
     "connect",
 ]

@@ -1,4 +1,10 @@
-"""Deploys infra/template.yaml onto moto's CloudFormation, then fills the gaps moto leaves (DESIGN.md)."""
+"""Deploys infra/template.yaml onto moto's CloudFormation, then fills the gaps moto's CloudFormation leaves.
+
+What moto creates but does not configure is applied through the public APIs afterwards: the buckets'
+notifications and versioning, the tables' point-in-time recovery, the functions' event invoke
+configurations (retries and destinations), the state machines' registration, and the routing of every
+function to its source directory.
+"""
 
 from __future__ import annotations
 
@@ -10,16 +16,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import routing
+from . import motocompat, routing
+from .errors import LocalCloudError
 from .template import function_sources, load_template, package, to_cloudformation
 
 ARTIFACTS_BUCKET = "listguard-local-artifacts"
+Resolver = Callable[[Any], Any]
+"""Resolves CloudFormation intrinsics against the deployed stack."""
 ClientFactory = Callable[[str], Any]
 """Makes a boto3 client for a service name (in-process mocked, or pointed at the local server)."""
 
-
-class LocalCloudError(Exception):
-    """The local cloud could not start; the message says what failed and why."""
+__all__ = ["ARTIFACTS_BUCKET", "DeployedStack", "LocalCloudError", "deploy"]
 
 
 @dataclass(frozen=True)
@@ -51,10 +58,12 @@ def deploy(root: Path, stack_name: str, client: ClientFactory, region: str) -> D
     stack = _create_stack(client("cloudformation"), stack_name, template, region)
     resources = client("cloudformation").list_stack_resources(StackName=stack_name)["StackResourceSummaries"]
     physical_ids = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources}
-    resolver = _StackResolver(stack["StackId"], region)
+    resolve = motocompat.stack_resolver(stack["StackId"], region)
 
-    _apply_bucket_notifications(client("s3"), template, physical_ids, resolver)
-    _register_state_machines(client("stepfunctions"), template, physical_ids, resolver)
+    _apply_bucket_notifications(client("s3"), template, physical_ids, resolve)
+    _apply_data_protection(client("s3"), client("dynamodb"), template, physical_ids, resolve)
+    _apply_event_invoke_configs(client("lambda"), template, resolve)
+    _register_state_machines(client("stepfunctions"), template, physical_ids, resolve)
     for source in function_sources(sam_template, root):
         routing.ROUTES[physical_ids[source.logical_id]] = routing.HandlerRoute(
             source.code_dir, source.handler
@@ -67,6 +76,8 @@ def deploy(root: Path, stack_name: str, client: ClientFactory, region: str) -> D
 def _create_stack(
     cloudformation: Any, stack_name: str, template: dict[str, Any], region: str
 ) -> dict[str, Any]:
+    # moto skips these with a warning; _apply_event_invoke_configs applies them afterwards.
+    motocompat.silence_skipped_resource_warnings("AWS::Lambda::EventInvokeConfig")
     try:
         cloudformation.create_stack(
             StackName=stack_name,
@@ -74,7 +85,7 @@ def _create_stack(
             Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
         )
     except Exception as exc:
-        failing = _resource_moto_could_not_create(stack_name, region)
+        failing = motocompat.resource_moto_could_not_create(stack_name, region)
         raise LocalCloudError(f"stack {stack_name} could not be created: {failing}: {exc!r}") from exc
     deadline = time.monotonic() + 60
     while True:
@@ -98,54 +109,10 @@ def _first_failure(cloudformation: Any, stack_name: str) -> str:
     return "no failed resource reported"
 
 
-def _resource_moto_could_not_create(stack_name: str, region: str) -> str:
-    """Names the resource that broke the deploy.
-
-    moto's CloudFormation creates resources synchronously inside CreateStack and lets a resource's
-    exception escape (no CREATE_FAILED event), so the failing resource is the first one, in moto's
-    creation order, that it has not created (moto internals; moto is pinned exactly).
-    """
-    try:
-        from moto.cloudformation.models import cloudformation_backends
-
-        for account_backends in cloudformation_backends.values():
-            for stack in account_backends[region].stacks.values():
-                if stack.name != stack_name:
-                    continue
-                resource_map = stack.resource_map
-                creation_order = resource_map._ResourceMap__get_resources_in_dependency_order()  # type: ignore[attr-defined]
-                for logical_id in creation_order:
-                    if logical_id not in resource_map._parsed_resources:
-                        resource_type = resource_map._resource_json_map[logical_id]["Type"]
-                        return f"resource {logical_id} ({resource_type}) failed"
-    except Exception:  # best effort: the caller still reports moto's own error
-        pass
-    return "a resource failed"
-
-
-class _StackResolver:
-    """Resolves CloudFormation intrinsics (Ref, Fn::GetAtt, Fn::Sub, Fn::Join) against the deployed stack.
-
-    Uses moto's own resolver on the stack's resource map (moto internals; moto is pinned exactly):
-    the local cloud runs in the same process as moto in both modes, in-process and server.
-    """
-
-    def __init__(self, stack_id: str, region: str) -> None:
-        from moto.cloudformation.models import cloudformation_backends
-
-        account_id = stack_id.split(":")[4]
-        self._resource_map = cloudformation_backends[account_id][region].stacks[stack_id].resource_map
-
-    def resolve(self, value: Any) -> Any:
-        from moto.cloudformation.parsing import clean_json
-
-        return clean_json(value, self._resource_map)
-
-
 def _apply_bucket_notifications(
-    s3: Any, template: dict[str, Any], physical_ids: dict[str, str], resolver: _StackResolver
+    s3: Any, template: dict[str, Any], physical_ids: dict[str, str], resolve: Resolver
 ) -> None:
-    """moto's CloudFormation leaves NotificationConfiguration empty (DESIGN.md): apply it through the API."""
+    """moto's CloudFormation leaves NotificationConfiguration empty: apply it through the API."""
     for logical_id, resource in template["Resources"].items():
         if resource["Type"] != "AWS::S3::Bucket":
             continue
@@ -160,15 +127,61 @@ def _apply_bucket_notifications(
         ):
             for entry in notifications.get(cfn_key, []):
                 api_entry: dict[str, Any] = {
-                    api_target_key: resolver.resolve(entry[target_key]),
+                    api_target_key: resolve(entry[target_key]),
                     "Events": [entry["Event"]],
                 }
                 rules = entry.get("Filter", {}).get("S3Key", {}).get("Rules")
                 if rules:
-                    api_entry["Filter"] = {"Key": {"FilterRules": resolver.resolve(rules)}}
+                    api_entry["Filter"] = {"Key": {"FilterRules": resolve(rules)}}
                 configuration.setdefault(api_key, []).append(api_entry)
         s3.put_bucket_notification_configuration(
             Bucket=physical_ids[logical_id], NotificationConfiguration=configuration
+        )
+
+
+def _apply_data_protection(
+    s3: Any, dynamodb: Any, template: dict[str, Any], physical_ids: dict[str, str], resolve: Resolver
+) -> None:
+    """moto's CloudFormation ignores a bucket's VersioningConfiguration and a table's point-in-time recovery:
+    apply them through the API, so that an overwritten or deleted object keeps its old version locally too.
+    (Lifecycle rules are left out: moto never expires an object.)
+    """
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] not in ("AWS::S3::Bucket", "AWS::DynamoDB::Table"):
+            continue
+        properties = resolve(resource.get("Properties", {}))
+        if resource["Type"] == "AWS::S3::Bucket" and "VersioningConfiguration" in properties:
+            s3.put_bucket_versioning(
+                Bucket=physical_ids[logical_id],
+                VersioningConfiguration={"Status": properties["VersioningConfiguration"]["Status"]},
+            )
+        recovery = properties.get("PointInTimeRecoverySpecification")
+        if resource["Type"] == "AWS::DynamoDB::Table" and recovery:
+            enabled = str(recovery.get("PointInTimeRecoveryEnabled")).lower() == "true"
+            dynamodb.update_continuous_backups(
+                TableName=physical_ids[logical_id],
+                PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": enabled},
+            )
+
+
+def _apply_event_invoke_configs(lambda_client: Any, template: dict[str, Any], resolve: Resolver) -> None:
+    """moto's CloudFormation skips AWS::Lambda::EventInvokeConfig: put each through the Lambda API.
+
+    The local cloud's Lambda service (invocations.py) reads them back from moto for every asynchronous
+    invocation: how many retries, and where the destination record goes.
+    """
+    for resource in template["Resources"].values():
+        if resource["Type"] != "AWS::Lambda::EventInvokeConfig":
+            continue
+        properties = resolve(resource["Properties"])
+        config = {
+            name: properties[name]
+            for name in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds", "DestinationConfig")
+            if name in properties
+        }
+        qualifier = properties.get("Qualifier", "$LATEST")
+        lambda_client.put_function_event_invoke_config(
+            FunctionName=properties["FunctionName"], Qualifier=qualifier, **config
         )
 
 
@@ -181,13 +194,13 @@ def _substitute(definition: str, substitutions: dict[str, str]) -> str:
 
 
 def _register_state_machines(
-    sfn: Any, template: dict[str, Any], physical_ids: dict[str, str], resolver: _StackResolver
+    sfn: Any, template: dict[str, Any], physical_ids: dict[str, str], resolve: Resolver
 ) -> None:
     """Registers the stack's state machines again through the Step Functions API.
 
     With execute_state_machine on, moto answers the Step Functions API from a second backend, while
     its CloudFormation created the state machines in the first one (StartExecution then fails with
-    StateMachineDoesNotExist; DESIGN.md). moto's CloudFormation also ignores DefinitionSubstitutions,
+    StateMachineDoesNotExist). moto's CloudFormation also ignores DefinitionSubstitutions,
     so they are resolved here against the deployed stack. Same name, hence the same ARN.
     """
     for logical_id, resource in template["Resources"].items():
@@ -195,15 +208,14 @@ def _register_state_machines(
             continue
         properties = resource["Properties"]
         if "DefinitionString" in properties:
-            definition = str(resolver.resolve(properties["DefinitionString"]))
+            definition = str(resolve(properties["DefinitionString"]))
         else:
-            definition = json.dumps(resolver.resolve(properties["Definition"]))
+            definition = json.dumps(resolve(properties["Definition"]))
         substitutions = {
-            name: str(resolver.resolve(value))
-            for name, value in properties.get("DefinitionSubstitutions", {}).items()
+            name: str(resolve(value)) for name, value in properties.get("DefinitionSubstitutions", {}).items()
         }
         definition = _substitute(definition, substitutions)
         name = physical_ids[logical_id].rsplit(":", 1)[-1]
         sfn.create_state_machine(
-            name=name, definition=definition, roleArn=str(resolver.resolve(properties["RoleArn"]))
+            name=name, definition=definition, roleArn=str(resolve(properties["RoleArn"]))
         )

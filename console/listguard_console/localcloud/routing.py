@@ -1,10 +1,10 @@
-"""Runs every Lambda invocation on the local cloud as the real handler module, in this process.
+"""Runs one attempt of a Lambda invocation on the local cloud: the real handler module, in this process.
 
 moto runs Lambda code in Docker, which these machines do not have. Every invocation (``lambda:Invoke``,
-S3 notifications, SNS subscriptions, Step Functions tasks) goes through one private method,
-``moto.awslambda.models.LambdaFunction._invoke_lambda(self, event) -> (payload_json, errored, logs)``
-(moto is pinned exactly, and tests/e2e/test_local_cloud_routing.py covers the hook). We replace it
-with a call into the handler's source file, found through ``ROUTES``.
+S3 notifications, SNS subscriptions, Step Functions tasks) reaches the local cloud through
+motocompat.route_lambda_invocations; invocations.py decides how many attempts to make, and ``run`` makes
+one: it finds the function's source through ``ROUTES`` and calls the handler with the function's
+environment and a Lambda context.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+from .motocompat import InvocationOutcome, LambdaFunctionView
 
 
 @dataclass(frozen=True)
@@ -47,8 +49,25 @@ class HandlerRoute:
 ROUTES: dict[str, HandlerRoute] = {}
 
 # Applied over every function's own environment. No X-Ray daemon runs locally (as with `sam local`),
-# so tracing is off; the demo quietens the functions' logs here too.
+# so tracing is off. Callers pass their own variables to LocalCloud.start(environment=...) instead of
+# changing this dict (it is still read, for callers that have not moved yet).
 LOCAL_ENVIRONMENT: dict[str, str] = {"POWERTOOLS_TRACE_DISABLED": "true"}
+
+# The running local cloud's own variables (LocalCloud.start/serve's ``environment``), applied last.
+_CLOUD_ENVIRONMENT: dict[str, str] = {}
+
+
+@contextlib.contextmanager
+def cloud_environment(variables: Mapping[str, str]) -> Iterator[None]:
+    """Applies ``variables`` over every function's environment while the block runs."""
+    saved = dict(_CLOUD_ENVIRONMENT)
+    _CLOUD_ENVIRONMENT.clear()
+    _CLOUD_ENVIRONMENT.update({name: str(value) for name, value in variables.items()})
+    try:
+        yield
+    finally:
+        _CLOUD_ENVIRONMENT.clear()
+        _CLOUD_ENVIRONMENT.update(saved)
 
 
 @dataclass
@@ -127,52 +146,48 @@ def _load_handler(route: HandlerRoute) -> Callable[[Any, Any], Any]:
     return handler
 
 
-def _error_payload(exc: BaseException) -> str:
+def _error_payload(exc: BaseException, request_id: str) -> str:
+    # The shape of the Python runtime's error for an exception the handler raised.
     return json.dumps(
         {
             "errorMessage": str(exc),
             "errorType": type(exc).__name__,
+            "requestId": request_id,
             "stackTrace": traceback.format_tb(exc.__traceback__),
         }
     )
 
 
-def _invoke_lambda_in_process(function: Any, event: Any = None) -> tuple[str, bool, str]:
-    """Replacement for ``LambdaFunction._invoke_lambda``: never raises into moto."""
-    route = ROUTES.get(function.function_name)
+def run(function: LambdaFunctionView, event: Any, request_id: str) -> InvocationOutcome:
+    """One attempt: the handler's result or its error as Lambda reports them. Never raises."""
+    route = ROUTES.get(function.name)
     if route is None:
-        message = f"no local source for function {function.function_name!r} (not deployed by the local cloud)"
-        return json.dumps({"errorMessage": message, "errorType": "LocalRouteNotFound"}), True, message
-    # moto passes the already-parsed body, or the string "{}" when the request had no payload.
-    if event is None or event == "{}":
-        event = {}
+        message = f"no local source for function {function.name!r} (not deployed by the local cloud)"
+        return InvocationOutcome(
+            json.dumps({"errorMessage": message, "errorType": "LocalRouteNotFound"}), True, message
+        )
     context = LambdaContext(
-        function_name=function.function_name,
-        memory_limit_in_mb=int(function.memory_size),
-        invoked_function_arn=function.function_arn,
-        function_version=str(function.version),
-        timeout_seconds=float(function.timeout),
+        function_name=function.name,
+        memory_limit_in_mb=function.memory_size,
+        invoked_function_arn=function.arn,
+        function_version=function.version,
+        aws_request_id=request_id,
+        timeout_seconds=function.timeout,
     )
     environment = {
-        "AWS_LAMBDA_FUNCTION_NAME": function.function_name,
+        "AWS_LAMBDA_FUNCTION_NAME": function.name,
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_size),
         "AWS_REGION": function.region,
         "AWS_DEFAULT_REGION": function.region,
         "_HANDLER": route.handler,
-        **{name: str(value) for name, value in (function.environment_vars or {}).items()},
+        **function.environment,
         **LOCAL_ENVIRONMENT,
+        **_CLOUD_ENVIRONMENT,
     }
     try:
         result = invoke(route, event, context, environment)
-        return json.dumps(result), False, ""
+        return InvocationOutcome(json.dumps(result), False, "")
     except Exception as exc:
-        return _error_payload(exc), True, "".join(traceback.format_exception(exc))
-
-
-def install() -> None:
-    """Routes moto's Lambda invocations in-process. Idempotent."""
-    from moto.awslambda.models import LambdaFunction
-
-    if getattr(LambdaFunction._invoke_lambda, "__name__", "") == _invoke_lambda_in_process.__name__:
-        return
-    LambdaFunction._invoke_lambda = _invoke_lambda_in_process  # type: ignore[method-assign,assignment]
+        return InvocationOutcome(
+            _error_payload(exc, request_id), True, "".join(traceback.format_exception(exc))
+        )

@@ -82,7 +82,7 @@ def zip_directory(directory: Path) -> bytes:
 def package(template: dict[str, Any], root: Path, bucket: str, upload: Uploader) -> dict[str, Any]:
     """Returns a copy of ``template`` whose local paths point at S3, uploading the artifacts.
 
-    aws-sam-translator, like `sam package`, accepts CodeUri/ContentUri only as S3 locations (DESIGN.md).
+    aws-sam-translator, like `sam package`, accepts CodeUri/ContentUri only as S3 locations.
     ASL files (DefinitionUri) are inlined as ``Definition``; DefinitionSubstitutions stay as they are.
     """
     packaged = copy.deepcopy(template)

@@ -13,15 +13,16 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-# Standard retry mode: exponential backoff with jitter for throttling and 5xx, on every call.
-_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
+# Standard retry mode: exponential backoff with jitter for throttling and 5xx, on every call. The pool
+# matches the contact writers' threads (urllib3 would otherwise drop connections past 10).
+_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=16)
 
 
 @dataclass(frozen=True)
 class AwsClients:
     s3: Any
     sns: Any
-    #: The DynamoDB *resource*: it (de)serialises items to plain Python values.
+    #: The low-level DynamoDB client (thread-safe; ``listguard.stores.dynamo`` converts values).
     dynamodb: Any
 
 
@@ -31,5 +32,5 @@ def aws_clients() -> AwsClients:
     return AwsClients(
         s3=boto3.client("s3", config=_CONFIG),
         sns=boto3.client("sns", config=_CONFIG),
-        dynamodb=boto3.resource("dynamodb", config=_CONFIG),
+        dynamodb=boto3.client("dynamodb", config=_CONFIG),
     )

@@ -1,7 +1,8 @@
 """Configuration: one pydantic-settings model per function, read from the environment and validated.
 
 A missing or empty variable fails the invocation loudly (a ``ValidationError`` naming it) instead of
-surfacing later as a confusing AWS error.
+surfacing later as a confusing AWS error. Settings are read on every invocation (a few microseconds):
+the local cloud runs the functions of successive deployments in one process, each with its own table.
 """
 
 from __future__ import annotations
@@ -10,26 +11,29 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-class ImportCheckSettings(BaseSettings):
-    """The ``import_check`` function: ``TABLE_NAME``, ``FLAG_TOPIC_ARN`` (and optional tuning)."""
-
+class _Settings(BaseSettings):
     model_config = SettingsConfigDict(frozen=True)
 
     #: The single DynamoDB table (contacts, imports, account profiles).
     table_name: str = Field(min_length=1)
+
+
+class ImportCheckSettings(_Settings):
+    """The ``import_check`` function: ``TABLE_NAME``, ``FLAG_TOPIC_ARN`` (and optional tuning)."""
+
     #: SNS topic told about every import whose outcome flags contacts.
     flag_topic_arn: str = Field(min_length=1)
-    #: How long a started check holds its import before another delivery of the same file may take it
-    #: over (a crash that Lambda does not retry). The function timeout, so a live check is never stolen.
-    import_lease_seconds: int = Field(default=900, gt=0)
-    #: Where the row report and the pending-contacts spool are written while streaming.
+    #: Where the row report and the contacts spool are written while streaming.
     work_dir: str | None = None
 
 
-def import_check_settings() -> ImportCheckSettings:
-    """The settings in the environment of this invocation.
+class ImportFailedSettings(_Settings):
+    """The ``import_failed`` function: ``TABLE_NAME``."""
 
-    Read on every invocation (a few microseconds): the local cloud runs the functions of successive
-    deployments in one process, each deployment with its own table and topic.
-    """
+
+def import_check_settings() -> ImportCheckSettings:
     return ImportCheckSettings()  # type: ignore[call-arg]  # fields come from the environment
+
+
+def import_failed_settings() -> ImportFailedSettings:
+    return ImportFailedSettings()  # type: ignore[call-arg]

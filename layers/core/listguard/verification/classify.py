@@ -25,7 +25,7 @@ from operator import gt, is_, is_not, itemgetter
 from email_validator import EmailNotValidError
 from email_validator.syntax import validate_email_domain_name
 
-from .domains import ROLE_LOCAL_PARTS, is_disposable, is_role_account, typo_correction
+from .domains import ROLE_LOCAL_PARTS, is_disposable, is_own_domain, is_role_account, typo_correction
 from .model import Batch, Verdict
 from .reader import MAX_ROW_CHARS, Records
 from .syntax import check_syntax, fast_domain, not_fast_addresses
@@ -119,6 +119,7 @@ class RowScreen:
         consent_column: str | None,
         require_consent: bool,
         blocklist: frozenset[str],
+        own_domains: frozenset[str] = frozenset(),
     ) -> None:
         self.email_index = email_index
         self.columns = columns
@@ -130,6 +131,8 @@ class RowScreen:
             else f"no opt-in recorded in '{consent_column}'"
         )
         self.blocklist = frozenset(normalize_address(address) for address in blocklist)
+        #: The account's own domains (normalised): never disposable nor a typo.
+        self.own_domains = own_domains
         #: Per domain as written: what the screen knows of it (see ``_domain_state``).
         self.domain_state: dict[str | None, int] = {}
 
@@ -164,7 +167,7 @@ class RowScreen:
                 continue
             state = domain_state.get(domain)  # a new domain may repeat within the block
             if state is None:
-                state = domain_state[domain] = _domain_state(domain)
+                state = domain_state[domain] = _domain_state(domain, self.own_domains)
             states[i] = state
 
         needs_rules = set(compress(indices, states))  # a few percent of the rows: sorted out in Python
@@ -234,9 +237,10 @@ class RowScreen:
         """``(verdict, reason, suggestion)`` of an address of valid syntax, duplicates aside."""
         if key in self.blocklist:
             return Verdict.BLOCKLISTED, "on the account's blocklist", ""
-        correction = typo_correction(ascii_domain)
+        own = is_own_domain(ascii_domain, self.own_domains)
+        correction = None if own else typo_correction(ascii_domain)
         suggestion = f"{local}@{correction}" if correction else ""
-        if is_disposable(ascii_domain):
+        if not own and is_disposable(ascii_domain):
             return Verdict.DISPOSABLE, f"{ascii_domain} is a disposable-mailbox domain", suggestion
         if is_role_account(local):
             return Verdict.ROLE_ACCOUNT, f"{local}@ is a team mailbox, not a person", ""
@@ -266,19 +270,29 @@ class RowScreen:
 
 
 def _trie_pattern(words: Iterable[str]) -> str:
-    """A regular expression for exactly these words, shaped as a trie.
+    """A regular expression for exactly these words, shaped as a trie (its one-way runs merged).
 
     The engine tries the alternatives of a group one by one: as a trie it compares a character with
-    the ~20 first letters instead of each of the ~70 words (2.5 times faster over the keys' text).
+    the ~30 first characters instead of each of the ~1,000 role prefixes (over the keys' text, 20 times
+    faster than a flat alternation). A run of letters with one way on is one literal, not a group per
+    letter: the pattern compiles 2.5 times faster (7 ms, once per process).
     """
     words = list(words)
     rests: dict[str, list[str]] = {}
     for word in words:
         if word:
             rests.setdefault(word[0], []).append(word[1:])
-    branches = [re.escape(first) + _trie_pattern(rest) for first, rest in sorted(rests.items())]
+    branches = []
+    for first, rest in sorted(rests.items()):
+        run = first
+        while rest and all(rest) and len({word[0] for word in rest}) == 1:
+            run += rest[0][0]
+            rest = [word[1:] for word in rest]
+        branches.append(re.escape(run) + _trie_pattern(rest))
     if not branches:
         return ""
+    if len(branches) == 1 and "" not in words:
+        return branches[0]
     group = "(?:" + "|".join(branches) + ")"
     return group + "?" if "" in words else group
 
@@ -303,10 +317,12 @@ def _lines_at(text: str, positions: Iterable[int]) -> Iterator[int]:
         yield line
 
 
-def _domain_state(domain: str) -> int:
+def _domain_state(domain: str, own_domains: frozenset[str]) -> int:
     ascii_domain = fast_domain(domain)
     if ascii_domain is None:
         return _UNDECIDED
+    if is_own_domain(ascii_domain, own_domains):
+        return _CLEAN
     if is_disposable(ascii_domain) or typo_correction(ascii_domain) is not None:
         return _RULES
     return _CLEAN

@@ -186,6 +186,7 @@ class Verification:
             consent_column=None if self.consent_index is None else self.header[self.consent_index],
             require_consent=self.options.require_consent,
             blocklist=self.options.blocklist,
+            own_domains=self.options.own_domains,
         )
         duplicates = Duplicates()
         with contextlib.ExitStack() as stack:

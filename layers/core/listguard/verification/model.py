@@ -9,9 +9,10 @@ from itertools import chain, repeat
 from operator import add
 from typing import NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..csvio import LINE_END, join_rows, safe_column
+from .domains import lists_in_force, normalize_domains
 from .reader import Records
 
 
@@ -153,6 +154,14 @@ class VerifyOptions(BaseModel):
     #: Addresses on the account's blocklist, as given; they are normalised on use.
     blocklist: frozenset[str] = frozenset()
     require_consent: bool = False
+    #: The account's own domains: they and their subdomains are never flagged disposable or typo.
+    #: Normalised to lower-case ASCII; a value that is no domain name fails validation.
+    own_domains: frozenset[str] = frozenset()
+
+    @field_validator("own_domains")
+    @classmethod
+    def _normalised_domains(cls, domains: frozenset[str]) -> frozenset[str]:
+        return normalize_domains(domains)
 
 
 class Reason(BaseModel):
@@ -163,6 +172,30 @@ class Reason(BaseModel):
     threshold: float
     outcome: Outcome
     message: str
+
+
+class ListSource(BaseModel):
+    """A published list behind a verdict, as pinned: name, version, license and its entries."""
+
+    name: str
+    version: str
+    license: str
+    entries: int | None = None  # None: it decides (wordfreq for typos) but none of it ships
+
+
+class VerdictList(BaseModel):
+    """What a verdict knows: the entries in force (after the allowlist and exclusions), from which lists."""
+
+    verdict: str
+    entries: int
+    sources: list[ListSource]
+
+
+def _lists_in_force() -> list[VerdictList]:
+    return [
+        VerdictList.model_validate({"verdict": verdict, **facts})
+        for verdict, facts in lists_in_force().items()
+    ]
 
 
 class ImportReport(BaseModel):
@@ -183,3 +216,5 @@ class ImportReport(BaseModel):
     separator: str
     email_column: str
     file_bytes: int
+    #: The lists behind the disposable, role and typo verdicts: which, which versions, how many entries.
+    lists: list[VerdictList] = Field(default_factory=_lists_in_force)

@@ -1,0 +1,330 @@
+"""Every use of a moto internal by the local cloud, in one module, for the one moto version it fits.
+
+moto's public API (``mock_aws``, the AWS APIs it answers) leaves gaps that the local cloud can only fill
+from inside moto: it runs Lambda code in Docker, which these machines do not have; it neither retries an
+asynchronous invocation nor delivers its destination; its DynamoDB measures an item once per attribute;
+and only its own resolver knows a deployed stack's physical ids. Each function below names the internal
+it touches. ``check_moto_version`` stops the local cloud with a clear message on any other moto version,
+instead of letting a patch misbehave; moto is pinned exactly in pyproject.toml.
+
+Covered by tests/e2e/test_local_cloud_routing.py, tests/e2e/test_local_async_invocations.py,
+tests/functional/test_moto_speedups.py and tests/infra/test_local_cloud_state_machines.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextvars
+import functools
+import importlib
+import json
+import logging
+import re
+import threading
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from .errors import LocalCloudError
+
+SUPPORTED_MOTO_VERSION = "5.2.5"
+
+InvocationType = Literal["RequestResponse", "Event", "DryRun"]
+
+
+def check_moto_version(installed: str | None = None) -> None:
+    """Raises LocalCloudError unless the installed moto is the version this module was written for."""
+    if installed is None:
+        import moto
+
+        installed = moto.__version__
+    if installed != SUPPORTED_MOTO_VERSION:
+        raise LocalCloudError(
+            f"the local cloud patches internals of moto {SUPPORTED_MOTO_VERSION}, but moto {installed} is "
+            f"installed: install the pinned version (make venv), or port localcloud/motocompat.py to it"
+        )
+
+
+@dataclass(frozen=True)
+class LambdaFunctionView:
+    """What the local cloud reads of a function deployed in moto's Lambda backend."""
+
+    name: str
+    arn: str
+    region: str
+    memory_size: int
+    timeout: float
+    version: str
+    environment: dict[str, str]
+    event_invoke_config: dict[str, Any] = field(default_factory=dict)
+    """As PutFunctionEventInvokeConfig took it (MaximumRetryAttempts, DestinationConfig); empty if none."""
+
+
+@dataclass(frozen=True)
+class InvocationOutcome:
+    """One invocation as Lambda reports it: the JSON payload, whether the function errored, its log."""
+
+    payload: str
+    errored: bool
+    logs: str = ""
+
+
+InvocationHandler = Callable[[LambdaFunctionView, Any, InvocationType], InvocationOutcome]
+"""Runs an invocation of a function with an event (the local cloud's Lambda service)."""
+
+
+def _view(function: Any) -> LambdaFunctionView:
+    """Internal: moto.awslambda.models.LambdaFunction's attributes."""
+    # moto appends every PutFunctionEventInvokeConfig; on AWS the last one replaces the others.
+    configs = function.event_invoke_config
+    return LambdaFunctionView(
+        name=function.function_name,
+        arn=function.function_arn,
+        region=function.region,
+        memory_size=int(function.memory_size),
+        timeout=float(function.timeout),
+        version=str(function.version),
+        environment={name: str(value) for name, value in (function.environment_vars or {}).items()},
+        event_invoke_config=dict(configs[-1].config) if configs else {},
+    )
+
+
+# Lambda invocations ---------------------------------------------------------------------------------------
+#
+# Every invocation moto makes goes through one method,
+# ``moto.awslambda.models.LambdaFunction.invoke(self, body, request_headers, response_headers)``: the Invoke
+# API (with the X-Amz-Invocation-Type header), S3 notifications, SNS subscriptions, EventBridge rules, SQS,
+# Kinesis and DynamoDB stream pollers (with no headers). It is replaced by a call to the local cloud's
+# handler. The services that AWS invokes asynchronously are marked through a context variable set around
+# the moto functions that call it; moto's pollers (SQS, streams) invoke synchronously, as Lambda does.
+
+_ASYNC_CALLERS = (
+    ("moto.s3.notifications", "_invoke_awslambda"),  # S3 event notifications
+    ("moto.awslambda.models", "LambdaBackend.send_sns_message"),  # SNS subscriptions
+    ("moto.events.notifications", "_invoke_lambda"),  # EventBridge rules
+    ("moto.awslambda.models", "LambdaBackend.send_log_event"),  # CloudWatch Logs subscription filters
+)
+_CALLED_ASYNCHRONOUSLY = contextvars.ContextVar("called_asynchronously", default=False)
+_PATCH_MARK = "__listguard_localcloud_patch__"
+_handler: InvocationHandler | None = None
+_install_lock = threading.Lock()
+
+
+def _invocation_type(request_headers: Mapping[str, str]) -> InvocationType:
+    for name, value in request_headers.items():
+        if name.lower() == "x-amz-invocation-type":  # the Invoke API
+            return "Event" if value == "Event" else "DryRun" if value == "DryRun" else "RequestResponse"
+    return "Event" if _CALLED_ASYNCHRONOUSLY.get() else "RequestResponse"
+
+
+def _invoke(function: Any, body: Any, request_headers: Any, response_headers: Any) -> str | bytes:
+    """Replaces LambdaFunction.invoke: same arguments, same response headers, never raises into moto."""
+    assert _handler is not None, "route_lambda_invocations() installs the handler first"
+    invocation_type = _invocation_type(request_headers or {})
+    event = json.loads(body) if body else {}
+    # An invocation made from inside the handler is not asynchronous because this one is.
+    token = _CALLED_ASYNCHRONOUSLY.set(False)
+    try:
+        outcome = _handler(_view(function), event, invocation_type)
+    finally:
+        _CALLED_ASYNCHRONOUSLY.reset(token)
+    if invocation_type != "RequestResponse":
+        return b""  # Lambda answers 202 (Event) or 204 (DryRun) with no payload
+    if outcome.errored:
+        response_headers["x-amz-function-error"] = "Unhandled"  # what Lambda says of a raised exception
+    # LogType=Tail returns the last 4 KB of the log.
+    response_headers["x-amz-log-result"] = base64.b64encode(outcome.logs.encode()[-4096:]).decode()
+    return outcome.payload.encode()
+
+
+def _marked_asynchronous(caller: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(caller)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        token = _CALLED_ASYNCHRONOUSLY.set(True)
+        try:
+            return caller(*args, **kwargs)
+        finally:
+            _CALLED_ASYNCHRONOUSLY.reset(token)
+
+    setattr(wrapper, _PATCH_MARK, True)
+    return wrapper
+
+
+def route_lambda_invocations(handler: InvocationHandler) -> None:
+    """Every Lambda invocation moto makes now runs ``handler``. Idempotent; the last handler wins."""
+    global _handler
+    check_moto_version()
+    from moto.awslambda.models import LambdaFunction
+
+    with _install_lock:
+        _handler = handler
+        if not getattr(LambdaFunction.invoke, _PATCH_MARK, False):
+
+            def invoke(self: Any, body: Any, request_headers: Any, response_headers: Any) -> str | bytes:
+                return _invoke(self, body, request_headers, response_headers)
+
+            setattr(invoke, _PATCH_MARK, True)
+            LambdaFunction.invoke = invoke  # type: ignore[method-assign]
+        for module_name, attribute in _ASYNC_CALLERS:
+            owner: Any = importlib.import_module(module_name)
+            *path, name = attribute.split(".")
+            for part in path:
+                owner = getattr(owner, part)
+            caller = getattr(owner, name)
+            if not getattr(caller, _PATCH_MARK, False):
+                setattr(owner, name, _marked_asynchronous(caller))
+
+
+def lambda_invocations_are_routed() -> bool:
+    from moto.awslambda.models import LambdaFunction
+
+    return bool(getattr(LambdaFunction.invoke, _PATCH_MARK, False)) and _handler is not None
+
+
+# DynamoDB items -------------------------------------------------------------------------------------------
+#
+# moto builds a stored item attribute by attribute through ``LimitedSizeDict.__setitem__``, which re-measures
+# the whole item every time to enforce the 400 KB limit: quadratic in the number of attributes. A contact
+# item has about twenty, so moto spent ~4 ms per item (a 6,000-row import took 25 s). ``Item.__init__`` is
+# replaced by one that builds the attributes at once and measures the item once: the same limit, the same
+# error, the same measure. Later updates of an item still go through moto's own check.
+
+DYNAMODB_ITEM_SIZE_LIMIT = 405_000  # moto's own figure: "between 409 and 410KB", measured against AWS
+
+
+def _item_init(self: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict
+    from moto.dynamodb.models.utilities import bytesize
+
+    self.hash_key = hash_key
+    self.range_key = range_key
+    values = {key: DynamoType(value) for key, value in attrs.items()}
+    # moto's measure: every attribute name's bytes plus every value's size.
+    if sum(bytesize(key) + value.size() for key, value in values.items()) > DYNAMODB_ITEM_SIZE_LIMIT:
+        raise ItemSizeTooLarge
+    self.attrs = LimitedSizeDict()
+    dict.update(self.attrs, values)  # past LimitedSizeDict.__setitem__: measured just above
+
+
+def speed_up_dynamodb_items() -> None:
+    """Internal: moto.dynamodb.models.dynamo_type.Item.__init__. Idempotent."""
+    check_moto_version()
+    from moto.dynamodb.models.dynamo_type import Item
+
+    Item.__init__ = _item_init  # type: ignore[method-assign]
+
+
+def dynamodb_items_are_sped_up() -> bool:
+    from moto.dynamodb.models.dynamo_type import Item
+
+    return Item.__init__ is _item_init  # type: ignore[comparison-overlap]
+
+
+# CloudFormation stacks ------------------------------------------------------------------------------------
+
+
+def stack_resolver(stack_id: str, region: str) -> Callable[[Any], Any]:
+    """Resolves CloudFormation intrinsics (Ref, Fn::GetAtt, Fn::Sub, Fn::Join) against a deployed stack.
+
+    Internal: moto's own resolver (``moto.cloudformation.parsing.clean_json``) on the stack's resource
+    map. The local cloud runs in the same process as moto in both modes, in-process and server.
+    """
+    from moto.cloudformation.models import cloudformation_backends
+    from moto.cloudformation.parsing import clean_json
+
+    account_id = stack_id.split(":")[4]
+    resource_map = cloudformation_backends[account_id][region].stacks[stack_id].resource_map
+
+    def resolve(value: Any) -> Any:
+        return clean_json(value, resource_map)
+
+    return resolve
+
+
+def resource_moto_could_not_create(stack_name: str, region: str) -> str:
+    """Names the resource that broke a CreateStack.
+
+    moto's CloudFormation creates resources synchronously inside CreateStack and lets a resource's exception
+    escape (no CREATE_FAILED event), so the failing resource is the first one, in moto's creation order,
+    that it has not created. Internal: the stack's ResourceMap.
+    """
+    try:
+        from moto.cloudformation.models import cloudformation_backends
+
+        for account_backends in cloudformation_backends.values():
+            for stack in account_backends[region].stacks.values():
+                if stack.name != stack_name:
+                    continue
+                resource_map = stack.resource_map
+                creation_order = resource_map._ResourceMap__get_resources_in_dependency_order()  # type: ignore[attr-defined]
+                for logical_id in creation_order:
+                    if logical_id not in resource_map._parsed_resources:
+                        resource_type = resource_map._resource_json_map[logical_id]["Type"]
+                        return f"resource {logical_id} ({resource_type}) failed"
+    except Exception:  # best effort: the caller still reports moto's own error
+        pass
+    return "a resource failed"
+
+
+def silence_skipped_resource_warnings(resource_type: str) -> None:
+    """moto warns, on every parse of the stack, about a resource type its CloudFormation skips: quiet for
+    ``resource_type``, which the local cloud applies itself. Idempotent.
+
+    Internal: the texts and the logger ("moto") of moto.cloudformation.parsing.
+    """
+    warnings.filterwarnings("ignore", message=f"Tried to parse {re.escape(resource_type)} ")
+    moto_logger = logging.getLogger("moto")
+    if not any(getattr(f, "resource_type", None) == resource_type for f in moto_logger.filters):
+        moto_logger.addFilter(_SkippedResourceFilter(resource_type))
+
+
+class _SkippedResourceFilter(logging.Filter):
+    def __init__(self, resource_type: str) -> None:
+        super().__init__()
+        self.resource_type = resource_type
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        unsupported = record.msg == "No Moto CloudFormation support for %s"
+        return not (unsupported and self.resource_type in (record.args or ()))
+
+
+# The HTTP endpoint ----------------------------------------------------------------------------------------
+
+
+class HttpServer:
+    """moto's server application behind 127.0.0.1:``port``, serving the backends of this process.
+
+    Internal: ``moto.moto_server.werkzeug_app``, as ``ThreadedMotoServer`` uses it; that class waits forever
+    when its thread fails to bind the port, whereas this one binds here and raises LocalCloudError.
+    """
+
+    def __init__(self, port: int) -> None:
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import make_server
+
+        try:
+            self._server = make_server(
+                "127.0.0.1",
+                port,
+                DomainDispatcherApplication(create_backend_app),
+                threaded=True,
+                request_handler=MotoRequestHandler,
+            )
+        except OSError as exc:
+            raise LocalCloudError(f"port {port} on 127.0.0.1 is in use ({exc.strerror})") from exc
+        self._thread = threading.Thread(target=self._server.serve_forever, name="local-aws", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self._server.shutdown()
+            self._thread.join()
+        self._server.server_close()

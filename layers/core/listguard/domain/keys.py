@@ -1,0 +1,160 @@
+"""Every key listguard builds, in one module: object keys in S3 and item keys in DynamoDB.
+
+Nothing else concatenates a key. docs/keys.md draws the layout. Two rules keep tenants apart:
+
+- an account id is 1-64 letters, digits, ``-`` or ``_``, starting with a letter or digit, so it can
+  never hold a key delimiter (``#`` in DynamoDB, ``/`` in S3) nor be ``.`` or ``..``;
+- an import id comes from the file name by an injective rule (two object keys never share an import
+  id) and never holds a delimiter either.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from listguard.domain.vocabulary import FlagStatus
+from listguard.verification import normalize_address
+
+IMPORTS_PREFIX = "imports/"
+REPORTS_PREFIX = "reports/"
+
+ACCOUNT_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+ACCOUNT_ID_RULE = "1-64 letters, digits, '-' or '_', starting with a letter or digit"
+#: Longest import id: keeps every derived S3 key far below S3's 1,024 bytes.
+MAX_IMPORT_ID_LENGTH = 200
+#: File extensions an import may have (any case). Only ``.csv`` in lower case is left out of the id.
+IMPORT_EXTENSIONS = (".csv", ".txt")
+_FORBIDDEN_IN_IMPORT_ID = frozenset("#/\\")
+
+PROFILE_SK = "PROFILE"
+_CONTACT = "CONTACT#"
+_IMPORT = "IMPORT#"
+
+
+class InvalidKeyError(ValueError):
+    """An id or key that listguard refuses; the message is one line that says why and what to do."""
+
+
+class NotAnImportKeyError(InvalidKeyError):
+    """An object outside ``imports/<account>/<file>``: not an import at all (it is ignored)."""
+
+
+def check_account_id(account: str) -> str:
+    """The account id itself, or ``InvalidKeyError``."""
+    if not ACCOUNT_ID_PATTERN.fullmatch(account):
+        raise InvalidKeyError(f"account id {_shown(account)} is not allowed: use {ACCOUNT_ID_RULE}")
+    return account
+
+
+def import_id_for(file_name: str) -> str:
+    """The import id of an uploaded file: ``<name>.csv`` -> ``<name>``; any other accepted name is kept
+    whole (``list.TXT`` -> ``list.TXT``, ``list.txt.csv`` -> ``list.txt.csv``).
+
+    Injective: a stripped id never ends in an accepted extension, a kept one always does, so two file
+    names never share an id (``list.csv`` and ``list.TXT`` are two imports).
+    """
+    if not file_name.lower().endswith(IMPORT_EXTENSIONS):
+        raise NotAnImportKeyError(
+            f"{_shown(file_name)} is not an import file: name it <import-id>.csv (or .txt)"
+        )
+    stem = file_name.removesuffix(".csv")
+    import_id = file_name if stem == file_name or stem.lower().endswith(IMPORT_EXTENSIONS) else stem
+    return check_import_id(import_id)
+
+
+def check_import_id(import_id: str) -> str:
+    """The import id itself, or ``InvalidKeyError``."""
+    if not import_id.strip() or import_id in {".", ".."}:
+        raise InvalidKeyError("the file needs a name before its extension: <import-id>.csv")
+    if len(import_id) > MAX_IMPORT_ID_LENGTH:
+        raise InvalidKeyError(f"the file name is longer than {MAX_IMPORT_ID_LENGTH} characters: shorten it")
+    if any(c in _FORBIDDEN_IN_IMPORT_ID or unicodedata.category(c) in {"Cc", "Cf"} for c in import_id):
+        raise InvalidKeyError(
+            "the file name holds '#', '\\' or a control character: rename it with letters, digits, "
+            "spaces, '.', '-' or '_'"
+        )
+    return import_id
+
+
+@dataclass(frozen=True)
+class ImportRef:
+    """One import: its account, its id, the object it came from, and where its reports go."""
+
+    account: str
+    import_id: str
+    source_key: str
+
+    @property
+    def summary_key(self) -> str:
+        return f"{REPORTS_PREFIX}{self.account}/{self.import_id}.json"
+
+    @property
+    def rows_report_key(self) -> str:
+        return f"{REPORTS_PREFIX}{self.account}/{self.import_id}.rows.csv"
+
+
+def parse_import_key(key: str) -> ImportRef:
+    """``imports/<account>/<file>`` (already URL-decoded) -> its import.
+
+    ``NotAnImportKeyError`` for objects outside that layout; ``InvalidKeyError`` for an import whose
+    account id or file name is refused.
+    """
+    if not key.startswith(IMPORTS_PREFIX):
+        raise NotAnImportKeyError(f"not under {IMPORTS_PREFIX}")
+    parts = key.removeprefix(IMPORTS_PREFIX).split("/")
+    if len(parts) != 2:
+        raise NotAnImportKeyError("not at imports/<account>/<import-id>.csv")
+    account, file_name = parts
+    return ImportRef(check_account_id(account), import_id_for(file_name), key)
+
+
+def import_object_key(account: str, file_name: str) -> str:
+    """Where a customer (or the console) uploads an import file."""
+    import_id_for(file_name)  # refuse a name that would be rejected after the upload
+    return f"{IMPORTS_PREFIX}{check_account_id(account)}/{file_name}"
+
+
+# -- DynamoDB: one table, pk/sk --------------------------------------------------------------------
+
+
+def account_pk(account: str) -> str:
+    return f"ACCOUNT#{account}"
+
+
+def contact_key(address: str) -> str:
+    """The identity of a contact: the engine's normalised address (duplicates and the blocklist use it)."""
+    return normalize_address(address)
+
+
+def contact_sk(key: str) -> str:
+    return f"{_CONTACT}{key}"
+
+
+def contact_key_of_sk(sk: str) -> str:
+    return sk.removeprefix(_CONTACT)
+
+
+CONTACT_SK_PREFIX = _CONTACT
+IMPORT_SK_PREFIX = _IMPORT
+
+
+def import_sk(import_id: str) -> str:
+    return f"{_IMPORT}{import_id}"
+
+
+def flag_index_pk(account: str, flag: FlagStatus) -> str:
+    """gsi1 (sparse): the account's contacts with one flag; only flagged contacts are in it."""
+    return f"ACCOUNT#{account}#FLAG#{flag}"
+
+
+def flagged_by_index_pk(account: str, import_id: str) -> str:
+    """gsi2 (sparse): the contacts whose current flag an import set (an operator's decision reaches them)."""
+    return f"IMPORT#{account}#{import_id}"
+
+
+def _shown(value: str, limit: int = 40) -> str:
+    """A refused id in an error message: quoted, control characters escaped, cut to ``limit``."""
+    text = value if len(value) <= limit else value[:limit] + "..."
+    return repr(text)

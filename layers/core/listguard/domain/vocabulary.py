@@ -1,0 +1,83 @@
+"""The words of listguard, in one place: flags, subscriptions, import statuses, and what an outcome does.
+
+docs/vocabulary.md explains each word; code, docs and the console use exactly these values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+
+from listguard.verification import Outcome, Verdict
+
+__all__ = [
+    "FLAG_FOR_OUTCOME",
+    "IMPORT_STATUS_FOR_OUTCOME",
+    "FlagStatus",
+    "ImportStatus",
+    "Outcome",
+    "SubscriptionStatus",
+    "Verdict",
+    "higher_flag",
+]
+
+
+class FlagStatus(StrEnum):
+    """Whether a contact may be mailed: ``none`` (sendable), ``pending`` (check running), ``declined``."""
+
+    NONE = "none"
+    PENDING = "pending"
+    DECLINED = "declined"
+
+    @property
+    def rank(self) -> int:
+        """How far the flag keeps a contact from being mailed: an import only ever raises it."""
+        return _FLAG_RANK[self]
+
+
+_FLAG_RANK: Mapping[FlagStatus, int] = {FlagStatus.NONE: 0, FlagStatus.PENDING: 1, FlagStatus.DECLINED: 2}
+
+
+def higher_flag(current: FlagStatus | str, flag: FlagStatus | str) -> FlagStatus:
+    """The flag a contact gets when ``flag`` is applied to it by an import: never lower than its own."""
+    current, flag = FlagStatus(current), FlagStatus(flag)
+    return current if current.rank > flag.rank else flag
+
+
+class SubscriptionStatus(StrEnum):
+    """``blocklisted`` covers unsubscribes, complaints, hard bounces and manual blocks: an import never
+    re-subscribes such a contact and remediation never deletes one."""
+
+    SUBSCRIBED = "subscribed"
+    BLOCKLISTED = "blocklisted"
+
+
+class ImportStatus(StrEnum):
+    """Where an import is. ``received`` and ``verifying`` are transient; every other status is a rest."""
+
+    RECEIVED = "received"
+    AWAITING_CONFIRMATION = "awaiting_confirmation"
+    VERIFYING = "verifying"
+    IMPORTED = "imported"
+    VALIDATED = "validated"
+    DECLINED = "declined"
+    IN_REVIEW = "in_review"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    #: Every attempt of the function failed (AWS errors): nothing was published; uploading the same
+    #: file again retries at once.
+    FAILED = "failed"
+
+
+#: What an outcome does to the import's contacts ...
+FLAG_FOR_OUTCOME: Mapping[Outcome, FlagStatus] = {
+    Outcome.VALIDATED: FlagStatus.NONE,
+    Outcome.DECLINED: FlagStatus.DECLINED,
+    Outcome.MANUAL_REVIEW: FlagStatus.PENDING,  # an operator decides later
+}
+#: ... and to the import.
+IMPORT_STATUS_FOR_OUTCOME: Mapping[Outcome, ImportStatus] = {
+    Outcome.VALIDATED: ImportStatus.VALIDATED,
+    Outcome.DECLINED: ImportStatus.DECLINED,
+    Outcome.MANUAL_REVIEW: ImportStatus.IN_REVIEW,
+}

@@ -1,0 +1,90 @@
+"""An import check that failed for good: every Lambda attempt failed (sustained throttling, an outage).
+
+Lambda sends the failed S3 event to the function's on-failure destination (an SQS queue); the
+``import_failed`` function hands each destination record here. The import becomes ``failed`` with a
+one-line reason, so it is no longer stuck ``received``; uploading the same file again retries at once.
+Nothing else changes: no report was published (reports come after the contacts), and every contact
+already written carries the flag of the check's outcome (the check is complete before the first write),
+so none is sendable that the check did not clear.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import unquote_plus
+
+from aws_lambda_powertools import Logger
+from pydantic import BaseModel, ConfigDict, Field
+
+from listguard.aws import aws_clients
+from listguard.config import import_failed_settings
+from listguard.domain.keys import InvalidKeyError, parse_import_key
+from listguard.stores import ImportStore, Table
+
+logger = Logger(child=True)
+
+
+class _RequestContext(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    condition: str = "RetriesExhausted"
+    approximate_invoke_count: int = Field(default=1, alias="approximateInvokeCount")
+
+
+class DestinationRecord(BaseModel):
+    """Lambda's on-failure destination record (the fields listguard reads)."""
+
+    model_config = ConfigDict(extra="ignore")
+    request_context: _RequestContext = Field(alias="requestContext")
+    request_payload: dict[str, Any] = Field(default_factory=dict, alias="requestPayload")
+    response_payload: dict[str, Any] | None = Field(default=None, alias="responsePayload")
+
+    def reason(self) -> str:
+        """One line for the customer and operators: what failed, never the error's text (an error message
+        may quote data); the error type is enough to find the logs of that request."""
+        error_type = (self.response_payload or {}).get("errorType") or "unknown error"
+        context = self.request_context
+        why = (
+            "it waited too long to run"
+            if context.condition == "EventAgeExceeded"
+            else (f"{context.approximate_invoke_count} attempts failed ({error_type})")
+        )
+        return f"the check could not finish: {why}; upload the same file again to retry"
+
+
+class FailedImport(BaseModel):
+    source_key: str
+    account: str | None = None
+    import_id: str | None = None
+    marked_failed: bool = False
+
+
+def record_failures(
+    records: Iterable[DestinationRecord], imports: ImportStore | None = None
+) -> list[FailedImport]:
+    """Mark the import of every S3 object in the failed events ``failed`` (idempotent)."""
+    if imports is None:
+        imports = ImportStore(Table(aws_clients().dynamodb, import_failed_settings().table_name))
+    results = []
+    for record in records:
+        for s3_record in record.request_payload.get("Records") or []:
+            results.append(_mark(imports, s3_record, record.reason()))
+    return results
+
+
+def _mark(imports: ImportStore, s3_record: Mapping[str, Any], reason: str) -> FailedImport:
+    obj = s3_record.get("s3", {}).get("object", {})
+    key = unquote_plus(str(obj.get("key", "")))
+    etag = str(obj.get("eTag") or "").strip('"')
+    try:
+        ref = parse_import_key(key)
+    except InvalidKeyError:
+        return FailedImport(source_key=key)  # never became an import: nothing to mark
+    # Only the attempt at this very file, and only while it is still unfinished: a check that finished
+    # after all, or a newer file, is left alone (a replayed failure record changes nothing).
+    marked = bool(etag) and imports.mark_failed(ref.account, ref.import_id, etag=etag, reason=reason)
+    logger.warning(
+        "import check failed for good",
+        extra={"key": key, "import_id": ref.import_id, "marked_failed": marked, "reason": reason},
+    )
+    return FailedImport(source_key=key, account=ref.account, import_id=ref.import_id, marked_failed=marked)

@@ -1,0 +1,262 @@
+"""The import path against hostile keys, other writers at the same time, and failures that outlast retries."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from functional_cloud import ACCOUNT, Cloud, flags
+from harness import run_handler
+from test_import_check import contacts_csv, import_key, only_result
+
+from listguard.aws import aws_clients
+from listguard.domain import FlagStatus, ImportStatus
+
+NOW = "2026-11-30T12:00:00.000+00:00"
+
+
+def throttled(operation: str) -> ClientError:
+    return ClientError(
+        {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "Rate exceeded"}}, operation
+    )
+
+
+def destination_record(event: dict[str, Any], attempts: int = 3) -> dict[str, Any]:
+    """What Lambda sends to an on-failure destination once every attempt of an async event failed."""
+    return {
+        "version": "1.0",
+        "timestamp": "2026-11-30T12:00:00.000Z",
+        "requestContext": {
+            "requestId": "request-1",
+            "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:import_check:$LATEST",
+            "condition": "RetriesExhausted",
+            "approximateInvokeCount": attempts,
+        },
+        "requestPayload": event,
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "responsePayload": {
+            "errorMessage": "An error occurred (ProvisionedThroughputExceededException): Rate exceeded",
+            "errorType": "ClientError",
+        },
+    }
+
+
+def sqs_event(*bodies: dict[str, Any]) -> dict[str, Any]:
+    """The SQS event the import_failed function receives from the destination queue."""
+    return {
+        "Records": [
+            {
+                "messageId": f"message-{i}",
+                "receiptHandle": f"handle-{i}",
+                "body": json.dumps(body),
+                "attributes": {"ApproximateReceiveCount": "1"},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:import-failures",
+                "awsRegion": "us-east-1",
+            }
+            for i, body in enumerate(bodies)
+        ]
+    }
+
+
+# -- keys -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("account", ["..", "a#b", "north wind"])
+def test_an_import_under_an_unsafe_account_id_is_rejected_and_nothing_is_written(
+    cloud: Cloud, account: str
+) -> None:
+    # Given a file uploaded under an account id outside the documented character set
+    event = cloud.upload(f"imports/{account}/x.csv", contacts_csv(3))
+
+    # When its event arrives
+    result = only_result(cloud.invoke(event))
+
+    # Then it is rejected with a one-line reason naming the rule, and nothing at all is written
+    assert result["status"] == "rejected"
+    assert "letters, digits" in result["error"] and "\n" not in result["error"]
+    assert cloud.items() == []
+    assert [key for key in cloud.objects() if not key.startswith("imports/")] == []
+
+
+def test_list_csv_and_list_txt_are_two_imports(cloud: Cloud) -> None:
+    # Given two files whose names differ only by their extension
+    first = only_result(cloud.invoke(cloud.upload(import_key("list"), contacts_csv(3))))
+    second = only_result(cloud.invoke(cloud.upload("imports/acme/list.TXT", contacts_csv(4, first=10))))
+
+    # Then each is its own import, with its own record and reports
+    assert (first["import_id"], second["import_id"]) == ("list", "list.TXT")
+    assert (cloud.import_record("list").rows, cloud.import_record("list.TXT").rows) == (3, 4)
+    assert {"reports/acme/list.json", "reports/acme/list.TXT.json"} <= set(cloud.objects())
+
+
+# -- other writers at the same time ------------------------------------------------------------------
+
+
+def test_a_contact_blocklisted_while_a_clean_import_runs_stays_blocklisted(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given 40 subscribed contacts, and a clean import of them all
+    cloud.seed(f"person{i}@example.com" for i in range(40))
+    event = cloud.upload(import_key("clean"), contacts_csv(40))
+    client = aws_clients().dynamodb
+    original, state = client.update_item, {"done": False}
+
+    def update_item(**kwargs: Any) -> Any:
+        # person25 unsubscribes after the import read its window, before the import wrote person25
+        if not state["done"]:
+            state["done"] = True
+            cloud.contact_store.blocklist(ACCOUNT, "person25@example.com", now=NOW, reason="unsubscribed")
+        return original(**kwargs)
+
+    monkeypatch.setattr(client, "update_item", update_item)
+
+    # When the import runs
+    assert only_result(cloud.invoke(event))["status"] == "imported"
+
+    # Then the unsubscribe wins; the others are subscribed and sendable
+    contacts = cloud.contacts()
+    assert contacts.pop("person25@example.com").subscription_status == "blocklisted"
+    assert {c.subscription_status for c in contacts.values()} == {"subscribed"}
+    assert flags(contacts) == {"none"}
+
+
+# -- failures that outlast Lambda's retries ----------------------------------------------------------
+
+
+def test_the_lease_of_a_check_is_how_long_the_invocation_can_still_run(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an upload, and an invocation with 300 s left
+    event = cloud.upload(import_key("timed"), contacts_csv(2))
+    client = aws_clients().dynamodb
+    leases: list[int] = []
+    original = client.update_item
+
+    def update_item(**kwargs: Any) -> Any:
+        if ":lease" in kwargs.get("ExpressionAttributeValues", {}):
+            leases.append(int(kwargs["ExpressionAttributeValues"][":lease"]["N"]))
+        return original(**kwargs)
+
+    monkeypatch.setattr(client, "update_item", update_item)
+
+    # When the check claims the import
+    started = time.time()
+    run_handler("import_check", event, environment=cloud.environment, timeout_seconds=300)
+
+    # Then the claim holds the import for those 300 s, no more
+    (lease,) = leases
+    assert started + 299 <= lease <= time.time() + 302
+
+
+def test_an_import_whose_every_attempt_fails_is_marked_failed_and_a_new_upload_retries_at_once(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch, small_check_policy: int
+) -> None:
+    # Given a checked import, and DynamoDB throttling every contact write for good
+    body = contacts_csv(150)
+    event = cloud.upload(import_key("unlucky"), body)
+    client = aws_clients().dynamodb
+
+    def put_item(**kwargs: Any) -> Any:
+        raise throttled("PutItem")
+
+    monkeypatch.setattr(client, "put_item", put_item)
+
+    # When Lambda's three attempts fail (same request id each time)
+    for _ in range(3):
+        with pytest.raises(ClientError):
+            cloud.invoke(event, request_id="request-1")
+    assert cloud.import_record("unlucky").status is ImportStatus.RECEIVED
+
+    # ... and Lambda hands the event to the on-failure destination, which import_failed reads
+    response = cloud.invoke(sqs_event(destination_record(event)), function="import_failed")
+
+    # Then the import is failed, with a reason that says what to do and quotes no data
+    assert response == {"batchItemFailures": []}
+    record = cloud.import_record("unlucky")
+    assert record.status is ImportStatus.FAILED
+    assert record.error == (
+        "the check could not finish: 3 attempts failed (ClientError); upload the same file again to retry"
+    )
+    # ... no report was published, and no contact was written sendable
+    assert [key for key in cloud.objects() if key.startswith("reports/")] == []
+    assert cloud.contacts() == {}
+
+    # When the failure record is delivered again, Then nothing changes
+    cloud.invoke(sqs_event(destination_record(event)), function="import_failed")
+    assert cloud.import_record("unlucky").status is ImportStatus.FAILED
+
+    # When DynamoDB recovers and the customer uploads the same file again (same content, same ETag)
+    monkeypatch.undo()
+    monkeypatch.setenv("LISTGUARD_CHECK_MIN_NEW_CONTACTS", "100")
+    result = only_result(cloud.invoke(cloud.upload(import_key("unlucky"), body)))
+
+    # Then the check runs at once and completes
+    assert result["status"] == "validated"
+    assert cloud.import_record("unlucky").status is ImportStatus.VALIDATED
+    assert len(cloud.contacts()) == 150
+
+
+def test_a_failure_record_for_a_check_that_finished_after_all_changes_nothing(cloud: Cloud) -> None:
+    # Given an import that was checked
+    event = cloud.upload(import_key("fine"), contacts_csv(5))
+    only_result(cloud.invoke(event))
+
+    # When a failure record for it arrives late
+    cloud.invoke(sqs_event(destination_record(event)), function="import_failed")
+
+    # Then the import keeps its status
+    assert cloud.import_record("fine").status is ImportStatus.IMPORTED
+
+
+def test_a_failure_midway_leaves_no_report_and_the_lambda_retry_finishes(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch, small_check_policy: int
+) -> None:
+    # Given a declined import, and a failure after 60 of its contacts were written
+    event = cloud.upload(import_key("bumpy"), contacts_csv(170, disposable=30))
+    client = aws_clients().dynamodb
+    original, calls = client.put_item, {"n": 0}
+
+    def put_item(**kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 61:
+            raise throttled("PutItem")
+        return original(**kwargs)
+
+    monkeypatch.setattr(client, "put_item", put_item)
+
+    # When the function fails midway
+    with pytest.raises(ClientError):
+        cloud.invoke(event, request_id="request-1")
+
+    # Then no report is visible, the import is still received, and the written contacts carry the
+    # check's final flag: none is sendable
+    assert [key for key in cloud.objects() if key.startswith("reports/")] == []
+    assert cloud.import_record("bumpy").status is ImportStatus.RECEIVED
+    written = cloud.contacts()
+    assert 60 <= len(written) < 200
+    assert flags(written) == {"declined"}
+    assert cloud.flag_events() == []
+
+    # When a duplicate delivery arrives meanwhile, it leaves the import to its owner
+    assert only_result(cloud.invoke(event, request_id="request-2"))["skipped_reason"] == "duplicate delivery"
+
+    # When Lambda retries the invocation (same request id)
+    result = only_result(cloud.invoke(event, request_id="request-1"))
+
+    # Then the import completes exactly as if nothing had happened
+    assert result["status"] == "declined"
+    assert summary_existing(cloud) == 0  # measured before the first attempt
+    contacts = cloud.contacts()
+    assert len(contacts) == 200
+    assert flags(contacts) == {FlagStatus.DECLINED}
+    assert len(cloud.flag_events()) == 1
+
+
+def summary_existing(cloud: Cloud) -> int:
+    return int(json.loads(cloud.read("reports/acme/bumpy.json"))["existing_contacts"])
