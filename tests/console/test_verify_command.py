@@ -30,6 +30,7 @@ REPORT_KEYS = {
     "outcome",
     "reasons",
     "encoding",
+    "windows_1252_lines",
     "separator",
     "email_column",
 }
@@ -69,6 +70,23 @@ def test_json_report_holds_every_verdict_and_the_file_facts(
     assert (report["encoding"], report["separator"], report["email_column"]) == ("utf-8", ",", "email")
     assert report["outcome"] == Outcome.VALIDATED
     assert report["reasons"] and report["reasons"][0]["rule"] == "predicted_bounce_rate"
+
+
+def test_lines_read_as_windows_1252_are_counted_in_both_reports(
+    tmp_path: Path, verify_command: RunVerify
+) -> None:
+    # Given a UTF-8 file with one line written by a Windows tool
+    contacts = tmp_path / "contacts.csv"
+    contacts.write_bytes("email,name\njosé@example.com,José\n".encode() + b"ann@example.com,Ren\xe9e\n")
+
+    # When it is verified, as JSON and for a person
+    as_json = verify_command(contacts, "--json")
+    readable = verify_command(contacts)
+
+    # Then both say the file is UTF-8 and that one line was read as Windows-1252
+    report = json.loads(as_json.stdout)
+    assert (report["encoding"], report["windows_1252_lines"]) == ("utf-8", 1)
+    assert "1 line not valid UTF-8, read as Windows-1252" in readable.stdout
 
 
 def test_a_dirty_file_is_declined_and_still_exits_0(tmp_path: Path, verify_command: RunVerify) -> None:

@@ -14,7 +14,7 @@ import zipfile
 import pytest
 
 from listguard.verification import Policy, RowResult, UnusableFileError, Verdict, Verification
-from listguard.verification.reader import READ_BLOCK_BYTES, SNIFF_BYTES
+from listguard.verification.reader import MAX_ROW_CHARS, READ_BLOCK_BYTES, SNIFF_BYTES
 
 MIB = 1 << 20
 
@@ -199,17 +199,33 @@ def test_quoted_newline_straddling_a_read_block_boundary(boundary: int, before: 
 
 
 @pytest.mark.parametrize("quoted", [True, False])
-def test_field_longer_than_csv_module_default_limit(quoted: bool) -> None:
-    # Given a field of 200,000 characters (the csv module's default limit is 131,072)
-    long = "x" * 200_000
+def test_field_up_to_the_row_limit_is_read_whole(quoted: bool) -> None:
+    # Given a field that fills its row up to the limit (longer than the csv module's 128 KiB would
+    # allow if the limit were raised: the reader never relies on the csv module's limit)
+    row_start = "ann@example.com,"
+    long = "x" * (MAX_ROW_CHARS - len(row_start) - (2 if quoted else 0))
     cell = f'"{long}"' if quoted else long
-    data = f"email,notes\nann@example.com,{cell}\nbob@example.com,short\n".encode()
+    data = f"email,notes\n{row_start}{cell}\nbob@example.com,short\n".encode()
     # When the file is verified
     _, rows = run(data)
     # Then the field is read whole
     assert [r.email for r in rows] == ["ann@example.com", "bob@example.com"]
     assert rows[0].fields[1] == long
     assert {r.verdict for r in rows} == {Verdict.VALID}
+
+
+@pytest.mark.parametrize("quoted", [True, False])
+def test_row_over_the_limit_is_malformed_and_the_reason_names_the_limit(quoted: bool) -> None:
+    # Given a row one character over the limit (a field of 200,000 characters, say)
+    long = "x" * 200_000
+    cell = f'"{long}"' if quoted else long
+    data = f"email,notes\nann@example.com,{cell}\nbob@example.com,short\n".encode()
+    # When the file is verified
+    _, rows = run(data)
+    # Then that row is malformed, its reason names the limit and holds nothing of the row; the next is fine
+    assert [(r.row, r.verdict) for r in rows] == [(1, Verdict.MALFORMED_ROW), (2, Verdict.VALID)]
+    assert f"{MAX_ROW_CHARS:,} characters" in rows[0].reason
+    assert "ann" not in rows[0].reason and rows[0].email == "" and rows[0].fields == []
 
 
 # -- ragged rows -----------------------------------------------------------------------------
@@ -371,11 +387,49 @@ def test_unusable_file_raises_with_one_line_message(data: bytes) -> None:
     assert "\n" not in message
 
 
-def test_no_email_column_message_names_the_header() -> None:
-    # Given a header without any address column
-    # When it is verified / Then the message shows what the header holds
-    with pytest.raises(UnusableFileError, match="phone"):
-        run(b"name;phone\nAnn;123\n")
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"Nom;Telephone\nAnn Lee;+33 1 23 45\n",
+        b"Ann Lee,+33 1 23 45,Paris\nBob,456,Rome\n",
+        "Zoë Müller;not-an-address;Berlin\n".encode(),
+    ],
+)
+def test_no_email_column_message_names_row_1_and_the_problem_never_its_content(data: bytes) -> None:
+    # Given a file whose first row is neither a header with an email column nor a row with an address
+    # When it is verified
+    with pytest.raises(UnusableFileError) as caught:
+        run(data)
+    # Then the message names row 1 and what is wrong, and holds nothing of what the row holds
+    message = str(caught.value)
+    assert "row 1" in message and "email column" in message
+    first_row = data.decode().splitlines()[0]
+    for cell in first_row.replace(";", ",").split(","):
+        assert cell not in message
+
+
+def test_header_over_the_row_limit_is_rejected_without_its_content() -> None:
+    # Given a file whose first row is over the row limit (a quote that never closes)
+    data = b'"email,name\n' + b"ann@example.com,Ann\n" * 3000
+    # When it is verified / Then it is rejected: row 1 is over the limit, and the message says so
+    with pytest.raises(UnusableFileError, match="row 1 is longer than") as caught:
+        run(data)
+    assert "ann@" not in str(caught.value)
+
+
+@pytest.mark.parametrize("sep", [",", ";", "\t"])
+def test_headerless_file_with_an_international_address_is_data(sep: str) -> None:
+    # Given a file without a header whose first row holds an internationalised address
+    lines = [["Zoë Müller", "zoë@example.de", "Berlin"], ["Max Mustermann", "max@example.de", "Köln"]]
+    data = "".join(sep.join(line) + "\n" for line in lines).encode()
+    # When it is verified
+    verification, rows = run(data)
+    # Then every row is a contact, the first one included
+    assert verification.email_index == 1
+    assert [(r.row, r.email, r.verdict) for r in rows] == [
+        (1, "zoë@example.de", Verdict.VALID),
+        (2, "max@example.de", Verdict.VALID),
+    ]
 
 
 SMALL = b"email,name\n" + b"".join(f"user{i}@example.com,Name\n".encode() for i in range(200))

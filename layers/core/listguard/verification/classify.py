@@ -18,12 +18,16 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import compress, repeat
 from operator import gt, is_, is_not, itemgetter
 
+from email_validator import EmailNotValidError
+from email_validator.syntax import validate_email_domain_name
+
 from .domains import ROLE_LOCAL_PARTS, is_disposable, is_own_domain, is_role_account, typo_correction
 from .model import Batch, Verdict
-from .reader import Records
+from .reader import MAX_ROW_CHARS, Records
 from .syntax import check_syntax, fast_domain, not_fast_addresses
 
 #: Values of a consent column that do not record an opt-in (an empty cell does not either).
@@ -35,16 +39,43 @@ NO_CONSENT_VALUES = frozenset(
 # domain do (disposable, typo); on an UNDECIDED one even the syntax is left to email-validator.
 _CLEAN, _RULES, _UNDECIDED = 0, 1, 2
 
+#: Why a row over the length limit is malformed (it names the limit, never the row's content).
+OVERLONG_REASON = (
+    f"the row is longer than {MAX_ROW_CHARS:,} characters, the limit of a row (is a quoted field left open?)"
+)
+
 #: The key of a row that has no address (malformed, invalid): never a first occurrence.
 _NO_ADDRESS = ""
 
 
 def normalize_address(address: str) -> str:
-    """The identity of an address: trimmed, NFC-normalised and case-folded (duplicates, blocklist)."""
+    """The identity of a contact (duplicates, the blocklist and the contact's key all compare it).
+
+    Trimmed; the domain as email-validator normalises it (IDNA: ``bob@xn--exmple-cua.com`` and
+    ``bob@EXÄMPLE.com`` are both ``bob@exämple.com``); the local part NFC-normalised (as
+    email-validator does) and case-folded (mailbox providers ignore case; listguard does too).
+    """
     address = address.strip()
     if address.isascii():
-        return address.lower()  # NFC is the identity on ASCII, and casefold is lower()
-    return unicodedata.normalize("NFC", address).casefold()
+        lowered = address.lower()  # NFC is the identity on ASCII, and casefold is lower()
+        if "xn--" not in lowered:
+            return lowered  # a plain ASCII domain is its own IDNA form, lower-cased
+        local, at, domain = lowered.rpartition("@")
+    else:
+        local, at, domain = address.rpartition("@")
+        local = unicodedata.normalize("NFC", local).casefold()
+    if not at:
+        return unicodedata.normalize("NFC", address).casefold()
+    return f"{local}@{_domain_identity(domain)}"
+
+
+@lru_cache(maxsize=1 << 16)
+def _domain_identity(domain: str) -> str:
+    """The domain in email-validator's normal form (Unicode, lower case), decided once per domain."""
+    try:
+        return str(validate_email_domain_name(domain)["domain"])
+    except EmailNotValidError:  # not a domain email-validator accepts: no address of it is valid
+        return unicodedata.normalize("NFC", domain).casefold()
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +186,13 @@ class RowScreen:
         if self.require_consent:
             needs_rules.update(compress(indices, map(self._lacks_consent, records.fields)))
 
-        exceptions: list[tuple[int, Verdict, str, str]] = []
+        # Rows over the length limit were never split: no address, no rule but this one.
+        exceptions: list[tuple[int, Verdict, str, str]] = [
+            (i, Verdict.MALFORMED_ROW, OVERLONG_REASON, "") for i in records.overlong
+        ]
+        needs_rules.difference_update(records.overlong)
+        for i in records.overlong:
+            keys[i] = _NO_ADDRESS
         for i in sorted(needs_rules):
             fields = records.record(i)
             fast = states[i] != _UNDECIDED

@@ -15,8 +15,8 @@ from .classify import Duplicates, RowScreen, Screened
 from .errors import UnusableFileError
 from .model import Batch, ImportReport, Verdict, VerifyOptions
 from .policy import Policy
-from .reader import SEPARATOR_NAMES, SEPARATORS, ByteStream, CsvStream, Records
-from .syntax import fast_check
+from .reader import HOW_TO_EXPORT, MAX_ROW_CHARS, SEPARATOR_NAMES, SEPARATORS, ByteStream, CsvStream, Records
+from .syntax import check_syntax
 
 #: Below this size a file is checked in this process: starting workers would cost more than it saves.
 PARALLEL_MIN_BYTES = 8 * 1024 * 1024
@@ -124,6 +124,11 @@ class Verification:
             raise UnusableFileError(
                 "the file is empty; upload a CSV with a header row and one contact per row"
             )
+        if records.overlong[:1] == [0]:
+            raise UnusableFileError(
+                f"row 1 is longer than {MAX_ROW_CHARS:,} characters, the limit of a row, so it is "
+                f"no header (is a quoted field left open?); {HOW_TO_EXPORT}"
+            )
         first = [name.strip() for name in records.record(0)]
         email_index = _find_column(first, EMAIL_COLUMN_ALIASES)
         if email_index is None:
@@ -148,10 +153,11 @@ class Verification:
             self.header[email_index] = "email"
             data = records
         else:
-            shown = ", ".join(repr(name) for name in first[:8]) or "nothing"
+            # What row 1 holds is the customer's data (it may be a contact): it is never shown.
             separator = SEPARATOR_NAMES[self.separator]
             raise UnusableFileError(
-                f"no email column found (the header row has {shown}, read as {separator}-separated); "
+                f"no email column found: row 1 has {len(first)} field(s) read as {separator}-separated, "
+                "none named like an email column and none holding an address; "
                 "name the column of addresses 'email' and try again"
             )
         self.email_index = email_index
@@ -161,8 +167,9 @@ class Verification:
 
     @staticmethod
     def _headerless_email_index(first: Sequence[str]) -> int | None:
+        """The first field of row 1 that holds an address (any address email-validator accepts)."""
         for index, value in enumerate(first):
-            if fast_check(value.strip()) is not None:
+            if "@" in value and check_syntax(value.strip()).valid:
                 return index
         return None
 
@@ -222,6 +229,7 @@ class Verification:
             outcome=outcome,
             reasons=reasons,
             encoding=self.encoding,
+            windows_1252_lines=self._csv.windows_1252_lines,
             separator=self.separator,
             email_column=self.email_column,
             file_bytes=self.bytes_read,

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from itertools import chain, repeat
@@ -12,6 +11,7 @@ from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ..csvio import LINE_END, join_rows, safe_column
 from .domains import lists_in_force, normalize_domains
 from .reader import Records
 
@@ -40,7 +40,7 @@ _NOT_IMPORTABLE = frozenset({Verdict.MALFORMED_ROW, Verdict.INVALID_SYNTAX, Verd
 
 #: The header of the per-row report CSV, and its line end (csv.writer's and RFC 4180's).
 REPORT_COLUMNS = ("row", "email", "verdict", "reason", "suggestion")
-REPORT_LINE_END = "\r\n"
+REPORT_LINE_END = LINE_END
 REPORT_HEADER = ",".join(REPORT_COLUMNS) + REPORT_LINE_END
 
 #: The predicted bounce rate is the share of data rows with one of these verdicts.
@@ -107,24 +107,24 @@ class Batch:
         return zip(self.rows, self.emails, self.verdicts, self.reasons, self.suggestions, strict=True)
 
     def report_csv(self) -> str:
-        """These rows of the per-row report as CSV text, exactly as ``csv.writer`` writes them.
+        """These rows of the per-row report as CSV text, written by ``listguard.csvio``.
 
-        This is the hot path (once per data row). The columns are joined by C-level calls only
-        (``map``, ``zip``, ``str.join``: no Python code per row). Quoting is settled a column at a
-        time: one search over the whole column proves that no field needs quotes (the usual case);
-        otherwise that column's fields are quoted one by one. Row numbers and verdicts never need it.
+        Formula-safe (a cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return
+        gets a single quote in front), otherwise exactly what ``csv.writer`` writes. This is the hot
+        path (once per data row): the columns are settled a column at a time by C-level passes (see
+        ``csvio.safe_column``). Row numbers (digits) and verdicts (lower-case names) are safe as they are.
         """
         if not self.rows:
             return ""
-        columns = zip(
-            _row_numbers(self.rows),
-            _csv_column(self.emails, _csv_field),
-            self.verdicts,
-            _csv_column(self.reasons, _csv_field_cached),
-            _csv_column(self.suggestions, _csv_field_cached),
-            strict=True,
+        return join_rows(
+            (
+                _row_numbers(self.rows),
+                safe_column(self.emails),
+                self.verdicts,
+                safe_column(self.reasons, repeats=True),
+                safe_column(self.suggestions, repeats=True),
+            )
         )
-        return REPORT_LINE_END.join(map(",".join, columns)) + REPORT_LINE_END
 
 
 _THREE_DIGITS = [f"{i:03d}" for i in range(1000)]
@@ -143,30 +143,6 @@ def _row_numbers(rows: range) -> Iterator[str]:
         low, high = max(head, thousands * 1000) % 1000, min(stop, thousands * 1000 + 1000) - thousands * 1000
         runs.append(map(add, repeat(str(thousands), high - low), _THREE_DIGITS[low:high]))
     return chain.from_iterable(runs)
-
-
-def _needs_quotes(text: str) -> bool:
-    """csv.writer's QUOTE_MINIMAL: a field with the separator, the quote or a line break is quoted.
-
-    Four substring tests, not a regular expression: they scan a whole column about five times faster.
-    """
-    return "," in text or '"' in text or "\n" in text or "\r" in text
-
-
-def _csv_column(values: list[str], quote: Callable[[str], str]) -> list[str] | Iterator[str]:
-    if not _needs_quotes("".join(values)):
-        return values
-    return map(quote, values)
-
-
-def _csv_field(value: str) -> str:
-    if not _needs_quotes(value):
-        return value
-    return '"' + value.replace('"', '""') + '"'
-
-
-# Reasons and suggestions repeat a lot: cache hits stay in C (lru_cache's wrapper), no Python frame.
-_csv_field_cached = functools.lru_cache(maxsize=1 << 16)(_csv_field)
 
 
 class VerifyOptions(BaseModel):
@@ -235,6 +211,8 @@ class ImportReport(BaseModel):
     outcome: Outcome
     reasons: list[Reason]
     encoding: str
+    #: Lines that are not valid UTF-8, read as Windows-1252 (in a UTF-8 file: the offending lines).
+    windows_1252_lines: int = 0
     separator: str
     email_column: str
     file_bytes: int

@@ -72,7 +72,9 @@ def fast_domain(domain: str) -> str | None:
     except EmailNotValidError:
         return None
     ascii_domain = info["ascii_domain"]
-    if len(ascii_domain) != len(domain) or len(info["domain"].encode()) != len(domain):
+    if len(ascii_domain) != len(domain) or info["domain"] != ascii_domain:
+        # Its normal form is another text (an "xn--" label is Unicode there): the address's length
+        # and its identity (``normalize_address``) are not those of the text as written.
         return None
     return ascii_domain
 
