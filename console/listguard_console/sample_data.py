@@ -103,6 +103,8 @@ class Mix:
 
 CLEAN = Mix(invalid=0.004, duplicate=0.004, role=0.003)
 BOUGHT = Mix(invalid=0.05, duplicate=0.03, disposable=0.05, role=0.03, typo=0.03)
+#: Between the review and decline thresholds: about 7% of the rows would bounce.
+BORDERLINE = Mix(invalid=0.02, duplicate=0.01, disposable=0.025, role=0.01, typo=0.025)
 
 
 def contact_list(rows: int, *, mix: Mix, seed: int, start: int = 0) -> bytes:

@@ -1,4 +1,4 @@
-"""`listguard demo` tells the main story on the local cloud (small lists, to stay quick)."""
+"""`listguard demo` tells the whole import story on the local cloud (small lists, to stay quick)."""
 
 from __future__ import annotations
 
@@ -12,20 +12,34 @@ from listguard_console.cli import app
 pytestmark = pytest.mark.e2e
 
 
-def test_the_demo_validates_the_clean_list_and_declines_the_bought_one() -> None:
-    # Given a clean list of 1,000 and a bought list of 1,200 (both large enough to need a check)
+def test_the_demo_validates_declines_and_reviews_an_import(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a check from 100 new contacts (the stack's parameter, from the environment as the demo reads it),
+    # an own list of 200, a bought list of 300 (each needs a check), and a borderline list
+    monkeypatch.setenv("LISTGUARD_CHECK_MIN_NEW_CONTACTS", "100")
+
     # When the demo runs with --json
-    result = CliRunner().invoke(app, ["demo", "--existing", "1000", "--contacts", "1200", "--json"])
+    result = CliRunner().invoke(app, ["demo", "--existing", "200", "--contacts", "300", "--json"])
 
     # Then it tells what really happened on the local AWS
     assert result.exit_code == 0, result.output
     # (the last line: a handler module kept warm by an earlier test of this process may log at INFO)
     story = json.loads(result.stdout.splitlines()[-1])
-    clean, bought = story["imports"]
-    assert clean["summary"]["outcome"] == "validated"
-    assert bought["summary"]["outcome"] == "declined"
-    assert bought["summary"]["verification_required"] is True
-    # And the flagged contacts were read back from DynamoDB, and the integration got the flag event
-    assert story["flagged_sample"]
+    own, bought, borderline = story["imports"]
+    assert (own["outcome"], own["status"]) == ("validated", "validated")
+    assert (bought["outcome"], bought["status"]) == ("declined", "declined")
+    assert (borderline["outcome"], borderline["status"]) == ("manual_review", "validated")
+    assert borderline["reviewed_by"] == "ops-alex" and borderline["answers"]["source"]
+    # And the declined contacts were read back from DynamoDB
     assert {contact["flag_status"] for contact in story["flagged_sample"]} == {"declined"}
-    assert [event["outcome"] for event in story["flag_events"]] == ["declined"]
+    # And the customer was told each step by email, and integrations on SNS, in order
+    assert story["emails"] == 7
+    assert [event["event_type"] for event in story["flag_events"]] == [
+        "check_required",
+        "import_validated",
+        "check_required",
+        "import_declined",
+        "check_required",
+        "import_in_review",
+        "review_validated",
+    ]
+    assert story["standing"] == "good"

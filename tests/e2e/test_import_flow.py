@@ -43,7 +43,7 @@ def test_an_upload_needing_no_check_lands_sendable_with_its_reports(local_cloud:
     assert summary["rows"] == 600
     stack = Stack(local_cloud)
     unusable = sum(summary["verdicts"][v] for v in ("invalid_syntax", "malformed_row", "duplicate"))
-    assert 0 < unusable
+    assert unusable > 0
     sendable = list(stack.contacts.list(ACCOUNT, flag=FlagStatus.NONE))
     assert len(sendable) == 600 - unusable
     # And the per-row report is next to the summary, one line per data row
@@ -63,7 +63,10 @@ def test_a_clean_list_needing_a_check_waits_for_the_customer(local_cloud: LocalC
     stack = Stack(local_cloud)
     assert _summary(local_cloud, key)["outcome"] == "validated"
     record = stack.imports.get(ACCOUNT, "clean")
-    assert record is not None and record.status in {ImportStatus.VERIFYING, ImportStatus.AWAITING_CONFIRMATION}
+    assert record is not None and record.status in {
+        ImportStatus.VERIFYING,
+        ImportStatus.AWAITING_CONFIRMATION,
+    }
     assert stack.contacts.count(ACCOUNT) == 0
 
 

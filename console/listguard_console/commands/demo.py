@@ -1,27 +1,55 @@
-"""`listguard demo`: the main story, told on the local AWS built from infra/template.yaml.
+"""`listguard demo`: the whole import story, told on the local AWS built from infra/template.yaml.
 
-An account with a clean, opted-in list imports it (the check validates it); then the same account
-uploads a bought list. The S3 upload triggers the import_check function, the check declines the
-import, and its contacts land in DynamoDB flagged `declined`.
+An account imports its own list (a check is required: the customer continues, the list is validated),
+then a bought list (declined: its contacts are flagged and the customer is told how to clean up), then
+a borderline list (an operator reviews it, with the customer's answers). Every email the customer
+receives is printed as they would read it. Everything runs through the deployed functions and the
+import state machine, driven by the same calls as the console's commands.
 """
 
 from __future__ import annotations
 
-import contextlib
+import email
 import json
 import sys
 import time
+from email.message import Message
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ..errors import CommandError, load_policy, one_line_errors
-from ..sample_data import BOUGHT, CLEAN, contact_list
+from ..sample_data import BORDERLINE, BOUGHT, CLEAN, contact_list
 
 if TYPE_CHECKING:
+    from listguard.domain import ImportRecord
     from listguard.verification import Policy
 
+    from ..stack import Stack
+
 ACCOUNT = "acme-shoes"
+CUSTOMER = "owner@acme-shoes.example"
+OPERATOR = "ops-alex"
+RESTING = {
+    "awaiting_confirmation",
+    "imported",
+    "validated",
+    "declined",
+    "in_review",
+    "cancelled",
+    "rejected",
+    "failed",
+}
+# What the customer is told when an import comes to rest at a status.
+TOLD = {
+    "awaiting_confirmation": {"check_required"},
+    "validated": {"import_validated", "review_validated"},
+    "declined": {"import_declined", "review_declined"},
+    "in_review": {"import_in_review"},
+    "cancelled": {"import_cancelled"},
+}
+# The functions' own logs and metrics would drown the story: they print warnings only.
+QUIET = {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
 
 
 def demo(
@@ -29,20 +57,19 @@ def demo(
         int, typer.Option(help="Rows in the bought list the customer uploads.", min=1)
     ] = 3_000,
     existing: Annotated[
-        int, typer.Option(help="Contacts on the account's clean list before that.", min=0)
+        int, typer.Option(help="Rows of the account's own list, imported first.", min=1)
     ] = 2_000,
     seed: Annotated[int, typer.Option(help="Seed of the generated lists.")] = 7,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object instead of the story.")
     ] = False,
 ) -> None:
-    """Run the main story on the local AWS: a clean import is validated, a bought list is declined."""
+    """Run the import story on the local AWS: validated, declined, reviewed by an operator."""
     from rich.console import Console
 
-    from ..localcloud import LOCAL_ENVIRONMENT, LocalCloud, LocalCloudError
+    from ..localcloud import LocalCloud, LocalCloudError
+    from ..stack import Stack, current
 
-    # The functions' own logs and metrics go to stdout in-process; the story says what matters.
-    LOCAL_ENVIRONMENT.update({"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"})
     # Wide enough for the tables when the output is piped (rich assumes 80 columns then).
     console = Console(stderr=as_json, quiet=as_json, width=None if sys.stdout.isatty() else 110)
     story = _Story(console)
@@ -51,117 +78,201 @@ def demo(
         policy = load_policy()
         story.title("listguard demo: the guard at the door of a shared sending platform")
         try:
-            with contextlib.ExitStack() as stack:
-                with console.status("Deploying infra/template.yaml on the local AWS (moto)..."):
-                    cloud = stack.enter_context(LocalCloud.start())
-                story.deployed(cloud.outputs, time.perf_counter() - started)
-                document = _tell(story, cloud, policy, contacts=contacts, existing=existing, seed=seed)
-                story.closing(time.perf_counter() - started)
+            # The thresholds in force here (LISTGUARD_*) are the stack's, as `sam deploy` parameters would be.
+            thresholds = {
+                f"LISTGUARD_{name.upper()}": str(value) for name, value in policy.model_dump().items()
+            }
+            with console.status("Deploying infra/template.yaml on the local AWS (moto)..."):
+                cloud_context = LocalCloud.start(environment=QUIET | thresholds)
+                cloud = cloud_context.__enter__()
         except LocalCloudError as error:
             raise CommandError(f"the local AWS could not be deployed: {error}") from None
+        try:
+            with current(cloud):
+                story.deployed(cloud.outputs, time.perf_counter() - started)
+                document = _Demo(Stack(cloud), cloud, story, policy).tell(
+                    own=existing, bought=contacts, seed=seed
+                )
+        finally:
+            cloud_context.__exit__(None, None, None)
+        document["seconds"] = round(time.perf_counter() - started, 1)
+        story.closing(document["seconds"])
     if as_json:
         typer.echo(json.dumps(document, default=str))
 
 
-def _tell(
-    story: _Story, cloud: Any, policy: Policy, *, contacts: int, existing: int, seed: int
-) -> dict[str, Any]:
-    """The two imports, the flagged contacts and the flag event; returns what happened."""
-    bucket = cloud.outputs["ImportsBucketName"]
-    integration_queue = _subscribe_integration(cloud)
-    runs: list[dict[str, Any]] = []
-    if existing:
-        story.step(
-            f"1. {ACCOUNT} imports its own list: {existing:,} opted-in customers",
-            _check_rule(policy, new=existing, existing=0),
+class _Demo:
+    def __init__(self, stack: Stack, cloud: Any, story: _Story, policy: Policy) -> None:
+        self.stack, self.cloud, self.story, self.policy = stack, cloud, story, policy
+        self.emails_seen = 0
+        self.document: dict[str, Any] = {"account": ACCOUNT, "outputs": cloud.outputs, "imports": []}
+
+    def tell(self, *, own: int, bought: int, seed: int) -> dict[str, Any]:
+        from listguard.stores import utc_now_iso
+
+        queue_url = self._subscribe_integration()
+        self.stack.accounts.set_email(ACCOUNT, CUSTOMER, now=utc_now_iso())
+        self.story.note(
+            f"{ACCOUNT} signs up; its notifications go to {CUSTOMER} (its own address, and no other)."
         )
-        runs.append(_upload(cloud, bucket, "customers-2025", contact_list(existing, mix=CLEAN, seed=seed)))
-        story.import_result(runs[-1])
-    story.step(
-        f"2. {ACCOUNT} uploads a bought list: {contacts:,} 'spring leads'",
-        _check_rule(policy, new=contacts, existing=existing),
-    )
-    bought = contact_list(contacts, mix=BOUGHT, seed=seed + 1, start=existing)
-    runs.append(_upload(cloud, bucket, "spring-leads", bought))
-    story.import_result(runs[-1])
-    flagged = _flagged_contacts(cloud, runs[-1]["summary"].get("outcome"))
-    story.flagged(flagged)
-    events = _flag_events(cloud, integration_queue)
-    story.flag_events(events)
-    return {
-        "account": ACCOUNT,
-        "outputs": cloud.outputs,
-        "imports": runs,
-        "flagged_sample": flagged,
-        "flag_events": events,
-    }
+
+        self.story.chapter(f"1. {ACCOUNT} imports its own list: {own:,} opted-in customers")
+        self._import("customers-2025", contact_list(own, mix=CLEAN, seed=seed), answer="continue")
+
+        self.story.chapter(f"2. {ACCOUNT} uploads a bought list: {bought:,} 'spring leads'")
+        self._import(
+            "spring-leads", contact_list(bought, mix=BOUGHT, seed=seed + 1, start=own), answer="continue"
+        )
+        self.document["flagged_sample"] = self._flagged("declined")
+        self.story.flagged(self.document["flagged_sample"])
+
+        borderline = max((own + bought) // 3, 200)
+        self.story.chapter(f"3. {ACCOUNT} uploads a partner's list: {borderline:,} 'trade fair' contacts")
+        self._import(
+            "trade-fair",
+            contact_list(borderline, mix=BORDERLINE, seed=seed + 2, start=own + bought),
+            answer="continue",
+        )
+        self._review("trade-fair")
+
+        self.story.chapter("4. What integrations and the account's operators see")
+        events = self._events(queue_url)
+        self.story.events(events)
+        profile = self.stack.accounts.get(ACCOUNT)
+        self.story.standing(profile.standing, len(profile.declines), self._notes())
+        self.document |= {
+            "flag_events": events,
+            "standing": str(profile.standing),
+            "emails": self.emails_seen,
+        }
+        return self.document
+
+    # -- one import -----------------------------------------------------------------------------------
+
+    def _import(self, name: str, body: bytes, *, answer: str) -> ImportRecord:
+        from listguard.domain.keys import import_object_key
+
+        key = import_object_key(ACCOUNT, f"{name}.csv")
+        started = time.perf_counter()
+        self.cloud.client("s3").put_object(Bucket=self.stack.output("ImportsBucketName"), Key=key, Body=body)
+        record = self._rests(name)
+        self.story.checked(record, len(body), time.perf_counter() - started, self._summary(record))
+        if record.status == "awaiting_confirmation":
+            self._print_new_emails(full=self.emails_seen == 0)
+            self.story.command(f"listguard imports confirm {name} --account {ACCOUNT}")
+            self.stack.lifecycle.confirm(ACCOUNT, name)
+            record = self._rests(name, besides="awaiting_confirmation")
+            self.story.outcome(record)
+            self._print_new_emails(full=True)
+        self.document["imports"].append(record.model_dump(mode="json", exclude_none=True))
+        return record
+
+    def _review(self, name: str) -> None:
+        self.story.command(
+            f'listguard imports answer {name} --account {ACCOUNT} --source "visitors of our booth at '
+            f'ShoeFair 2026" --consent "signed up on our tablet, double opt-in"'
+        )
+        self.stack.lifecycle.answer(
+            ACCOUNT,
+            name,
+            {
+                "source": "visitors of our booth at ShoeFair 2026",
+                "consent": "signed up on our tablet, double opt-in",
+            },
+        )
+        queue = list(self.stack.imports.review_queue())
+        self.story.queue(queue)
+        note = "consent collected on site with double opt-in; the bad rows are typos from the tablet"
+        self.story.command(f'listguard reviews decide {name} --account {ACCOUNT} --validate --note "{note}"')
+        self.stack.lifecycle.decide_review(ACCOUNT, name, validate=True, note=note, operator=OPERATOR)
+        record = self._rests(name, besides="in_review")
+        self.story.outcome(record)
+        self._print_new_emails(full=True)
+        self.document["imports"][-1] = record.model_dump(mode="json", exclude_none=True)
+
+    def _rests(self, import_id: str, *, besides: str = "", timeout: float = 60.0) -> ImportRecord:
+        """The import once the functions and the state machine have brought it to rest, and the customer
+        has been told (the state machine tells just after it moves the import)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            record = self.stack.imports.get(ACCOUNT, import_id)
+            resting = record is not None and record.status in RESTING and record.status != besides
+            if resting and record is not None and self._told(record):
+                return record
+            if time.monotonic() > deadline:
+                raise CommandError(f"import {import_id} did not finish in {timeout:.0f} s on the local AWS")
+            time.sleep(0.05)
+
+    def _told(self, record: ImportRecord) -> bool:
+        expected = TOLD.get(str(record.status))
+        if expected is None:
+            return True
+        return any(
+            note.event_type in expected and note.event_key.split(":")[2] == record.import_id
+            for note in self.stack.notifications.list(ACCOUNT, limit=3)
+        )
+
+    def _summary(self, record: ImportRecord) -> dict[str, Any]:
+        body = self.cloud.client("s3").get_object(
+            Bucket=self.stack.output("ImportsBucketName"), Key=record.summary_key
+        )
+        document: dict[str, Any] = json.loads(body["Body"].read())
+        return document
+
+    # -- what the customer and integrations receive --------------------------------------------------
+
+    def _print_new_emails(self, *, full: bool) -> None:
+        from ..localcloud.motocompat import sent_emails
+
+        raw = sent_emails()
+        for text in raw[self.emails_seen :]:
+            message = email.message_from_string(text)
+            self.story.email(message, _text_part(message), full=full)
+        self.emails_seen = len(raw)
+
+    def _flagged(self, flag: str) -> list[dict[str, Any]]:
+        from listguard.domain import FlagStatus
+
+        contacts = self.stack.contacts.list(ACCOUNT, flag=FlagStatus(flag), limit=5)
+        columns = {"email", "flag_status", "subscription_status", "verdict", "row"}
+        return [contact.model_dump(mode="json", include=columns) for contact in contacts]
+
+    def _notes(self) -> list[dict[str, Any]]:
+        return [
+            n.model_dump(mode="json", include={"created_at", "event_type", "subject", "read"})
+            for n in self.stack.notifications.list(ACCOUNT)
+        ]
+
+    def _subscribe_integration(self) -> str:
+        """An SQS queue subscribed to the flag topic, as a customer's integration would be."""
+        sqs, sns = self.cloud.client("sqs"), self.cloud.client("sns")
+        queue_url: str = sqs.create_queue(QueueName="demo-integration")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        sns.subscribe(
+            TopicArn=self.stack.output("FlagTopicArn"),
+            Protocol="sqs",
+            Endpoint=arn,
+            Attributes={"RawMessageDelivery": "true"},
+        )
+        return queue_url
+
+    def _events(self, queue_url: str) -> list[dict[str, Any]]:
+        sqs, events = self.cloud.client("sqs"), []
+        while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages"):
+            for message in messages:
+                events.append(json.loads(message["Body"]))
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return events
 
 
-def _check_rule(policy: Policy, *, new: int, existing: int) -> str:
-    """What the published rule says of an import of this size (the check itself decides on its rows)."""
-    rule = (
-        f"a check is required from {policy.check_min_new_contacts:,} new contacts that are at least "
-        f"{policy.check_min_share_of_list:.0%} of the current list ({existing:,})"
-    )
-    verdict = "expect a check" if policy.verification_required(new, existing) else "no check expected"
-    return f"{rule}: {verdict}."
-
-
-def _upload(cloud: Any, bucket: str, import_id: str, body: bytes) -> dict[str, Any]:
-    """Upload one import; the S3 event runs import_check before put_object returns (moto)."""
-    from listguard.domain.keys import import_object_key, parse_import_key
-
-    key = import_object_key(ACCOUNT, f"{import_id}.csv")
-    ref = parse_import_key(key)
-    s3 = cloud.client("s3")
-    started = time.perf_counter()
-    s3.put_object(Bucket=bucket, Key=key, Body=body)
-    seconds = time.perf_counter() - started
-    summary = json.loads(s3.get_object(Bucket=bucket, Key=ref.summary_key)["Body"].read())
-    return {
-        "key": key,
-        "bytes": len(body),
-        "seconds": round(seconds, 2),
-        "summary_key": ref.summary_key,
-        "rows_report_key": ref.rows_report_key,
-        "summary": summary,
-    }
-
-
-def _subscribe_integration(cloud: Any) -> str:
-    """An SQS queue subscribed to the flag topic, as a customer's integration would be."""
-    sqs, sns = cloud.client("sqs"), cloud.client("sns")
-    queue_url = sqs.create_queue(QueueName="demo-integration")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    sns.subscribe(
-        TopicArn=cloud.outputs["FlagTopicArn"],
-        Protocol="sqs",
-        Endpoint=queue_arn,
-        Attributes={"RawMessageDelivery": "true"},
-    )
-    return str(queue_url)
-
-
-def _flag_events(cloud: Any, queue_url: str) -> list[dict[str, Any]]:
-    messages = (
-        cloud.client("sqs").receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
-    )
-    return [json.loads(message["Body"]) for message in messages]
-
-
-def _flagged_contacts(cloud: Any, outcome: str | None, limit: int = 6) -> list[dict[str, Any]]:
-    """A few contacts of the account read back from DynamoDB (the sparse flag index), flagged by the
-    last import."""
-    from listguard.domain import FlagStatus
-
-    from ..stack import Stack
-
-    flag = FlagStatus.DECLINED if outcome == "declined" else FlagStatus.PENDING
-    contacts = Stack(cloud).contacts.list(ACCOUNT, flag=flag, limit=limit)
-    columns = ("email", "flag_status", "subscription_status", "verdict", "row")
-    return [contact.model_dump(mode="json", include=set(columns)) for contact in contacts]
+def _text_part(message: Message) -> str:
+    for part in message.walk():
+        if part.get_content_type() == "text/plain":
+            payload = part.get_payload(decode=True)
+            return payload.decode() if isinstance(payload, bytes) else str(payload)
+    return ""
 
 
 class _Story:
@@ -176,35 +287,28 @@ class _Story:
         self.console.print(Rule(f"[bold]{text}"))
 
     def deployed(self, outputs: dict[str, str], seconds: float) -> None:
-        from rich.table import Table
-
-        table = Table(
-            title=f"Stack 'listguard' deployed from infra/template.yaml in {seconds:.1f} s",
-            show_header=True,
-            header_style="bold",
+        self.console.print(
+            f"Stack 'listguard' deployed from infra/template.yaml in {seconds:.1f} s: "
+            f"bucket {outputs['ImportsBucketName']}, table {outputs['TableName']}, the import state machine."
         )
-        table.add_column("output")
-        table.add_column("value")
-        for key, value in sorted(outputs.items()):
-            table.add_row(key, value)
-        self.console.print(table)
 
-    def step(self, heading: str, detail: str) -> None:
+    def note(self, text: str) -> None:
+        self.console.print(f"[dim]{text}[/]")
+
+    def chapter(self, heading: str) -> None:
         self.console.print()
         self.console.print(f"[bold cyan]{heading}[/]")
-        self.console.print(f"   {detail}")
 
-    def import_result(self, run: dict[str, Any]) -> None:
+    def command(self, text: str) -> None:
+        self.console.print(f"   [bold]$ {text}[/]")
+
+    def checked(self, record: ImportRecord, size: int, seconds: float, summary: dict[str, Any]) -> None:
         from rich.table import Table
 
-        summary = run["summary"]
         self.console.print(
-            f"   uploaded s3://.../{run['key']} ({run['bytes'] / 1e3:,.0f} kB) -> S3 event -> import_check "
-            f"({run['seconds']:.1f} s)"
+            f"   uploaded imports/{record.account}/{record.import_id}.csv ({size / 1e3:,.0f} kB) -> "
+            f"S3 event -> import_check ({seconds:.1f} s)"
         )
-        if summary.get("status") == "rejected":
-            self.console.print(f"   [red]rejected[/]: {summary.get('error')}")
-            return
         table = Table(show_header=True, header_style="bold", box=None, padding=(0, 2))
         table.add_column("verdict")
         table.add_column("rows", justify="right")
@@ -214,26 +318,36 @@ class _Story:
             if count:
                 table.add_row(verdict, f"{count:,}", f"{count / rows:.1%}")
         self.console.print(table)
-        colour = {"validated": "green", "declined": "red", "manual_review": "yellow"}.get(
-            summary["outcome"], "white"
-        )
         required = "required" if summary["verification_required"] else "not required"
         self.console.print(
-            f"   check {required}; outcome [bold {colour}]{summary['outcome']}[/] "
-            f"(import status: {summary.get('status', '?')})"
+            f"   check {required}: {summary['new_contacts']:,} new contacts for a list of "
+            f"{summary['existing_contacts']:,}; import status [bold]{record.status}[/]"
         )
-        for reason in summary["reasons"]:
-            self.console.print(f"   rule [bold]{reason['rule']}[/]: {reason['message']}")
-        self.console.print(f"   reports: {run['summary_key']} and {run['rows_report_key']}")
+
+    def outcome(self, record: ImportRecord) -> None:
+        colour = {"validated": "green", "declined": "red", "in_review": "yellow"}.get(
+            str(record.status), "white"
+        )
+        self.console.print(
+            f"   outcome [bold {colour}]{record.outcome}[/] -> import [bold {colour}]{record.status}[/]"
+        )
+        for reason in record.reasons:
+            self.console.print(f"   rule: {reason}")
+
+    def email(self, message: Message, text: str, *, full: bool) -> None:
+        from rich.panel import Panel
+
+        heading = f"email to {message['To']}: [bold]{message['Subject']}[/]"
+        if not full:
+            self.console.print(f"   [dim]{heading}[/]")
+            return
+        body = text.split("\n-- \n")[0].strip()
+        self.console.print(Panel(body, title=heading, title_align="left", border_style="dim", padding=(0, 1)))
 
     def flagged(self, contacts: list[dict[str, Any]]) -> None:
         from rich.table import Table
 
-        self.console.print()
-        self.console.print("[bold cyan]3. The contacts in DynamoDB[/] (gsi1: contacts by flag status)")
-        if not contacts:
-            self.console.print("   no flagged contacts")
-            return
+        self.console.print("   a few of its contacts in DynamoDB (the sparse flag index):")
         table = Table(show_header=True, header_style="bold", box=None, padding=(0, 2))
         for column in ("email", "flag_status", "subscription_status", "verdict", "row"):
             table.add_column(column)
@@ -245,22 +359,28 @@ class _Story:
                 )
             )
         self.console.print(table)
-        self.console.print(
-            "   Declined contacts cannot be mailed until they are deleted and reimported clean."
-        )
 
-    def flag_events(self, events: list[dict[str, Any]]) -> None:
-        self.console.print()
-        self.console.print(
-            "[bold cyan]4. The flag event on SNS[/] (an integration's SQS queue is subscribed)"
-        )
-        if not events:
-            self.console.print("   no flag event")
-        for event in events:
+    def queue(self, records: list[ImportRecord]) -> None:
+        self.command("listguard reviews list")
+        for record in records:
             self.console.print(
-                f"   {event['event_type']}: account {event['account_id']}, import {event['import_id']}, "
-                f"outcome {event['outcome']}, {event['contacts']:,} contacts {event['flag_status']}"
+                f"   {record.entered_review_at}  {record.account}  {record.import_id}  "
+                f"{len(record.answers)} answers  {'; '.join(record.reasons)}"
             )
+
+    def events(self, events: list[dict[str, Any]]) -> None:
+        self.console.print("   the flag topic (an integration's SQS queue is subscribed), in order:")
+        for event in events:
+            self.console.print(f"   - {event['event_type']}: import {event.get('import_id', '')}")
+
+    def standing(self, standing: str, declines: int, notes: list[dict[str, Any]]) -> None:
+        self.console.print(
+            f"   account standing: [bold]{standing}[/] ({declines} declined import; 2 within 90 days put an "
+            f"account under review, 3 suspend it)"
+        )
+        self.console.print(f"   notification center: {len(notes)} notifications, newest first:")
+        for note in notes:
+            self.console.print(f"     {note['created_at']}  {note['subject']}")
 
     def closing(self, seconds: float) -> None:
         from rich.rule import Rule

@@ -328,3 +328,19 @@ class HttpServer:
             self._server.shutdown()
             self._thread.join()
         self._server.server_close()
+
+
+# -- SES: the emails sent ------------------------------------------------------------------------------
+
+
+def sent_emails(region: str = "us-east-1") -> list[str]:
+    """Every email SES sent in this process, as raw MIME (what the customer's mail program receives).
+
+    Internal: ``moto.ses.models.ses_backends[account][region].sent_messages``; SES v2 keeps its messages
+    there too. A raw message has ``raw_data``; a simple one only its body.
+    """
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    messages = ses_backends[DEFAULT_ACCOUNT_ID][region].sent_messages
+    return [str(getattr(message, "raw_data", None) or getattr(message, "body", "")) for message in messages]
