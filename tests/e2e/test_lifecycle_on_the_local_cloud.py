@@ -216,7 +216,8 @@ def test_repeated_declines_put_the_account_under_review_then_suspend_it(cloud: L
         listguard("imports", "confirm", name, "--account", ACCOUNT)
         assert rests(name, besides="awaiting_confirmation")["status"] == "declined"
 
-    # Then the account is under review, with an audit trail
+    # Then the account is under review (the customer is told), with an audit trail
+    assert events(latest=EventType.STANDING_CHANGED)[0] == EventType.STANDING_CHANGED
     account = listguard("accounts", "show", ACCOUNT)
     assert account["standing"] == AccountStanding.UNDER_REVIEW
     assert account["audit"][0]["standing_after"] == "under_review"
@@ -230,6 +231,7 @@ def test_repeated_declines_put_the_account_under_review_then_suspend_it(cloud: L
     # When an operator declines it too, Then the account is suspended and new imports are rejected
     listguard("reviews", "decide", "small", "--account", ACCOUNT, "--decline", "--note", "third strike")
     assert rests("small", besides="in_review")["status"] == "declined"
+    assert events(latest=EventType.STANDING_CHANGED, count=8)[0] == EventType.STANDING_CHANGED
     assert listguard("accounts", "show", ACCOUNT)["standing"] == AccountStanding.SUSPENDED
     upload(cloud, "more", contacts_csv(5, first=95_000))
     rejected = rests("more")
