@@ -148,6 +148,14 @@ CONTACT_SK_PREFIX = _CONTACT
 AUDIT_SK_PREFIX = "AUDIT#"
 
 
+CAMPAIGN_SK_PREFIX = "CAMPAIGN#"
+
+
+def campaign_sk(campaign_id: str) -> str:
+    """A campaign of the account (the campaigns flow owns its fields; remediation marks it for requeue)."""
+    return f"{CAMPAIGN_SK_PREFIX}{campaign_id}"
+
+
 def audit_sk(at: str, event_digest: str) -> str:
     """An audit entry of the account, ordered by time."""
     return f"{AUDIT_SK_PREFIX}{at}#{event_digest}"
