@@ -19,8 +19,10 @@ STEPS: dict[str, Step] = {
         ref, event["token"], int(event["timeout_seconds"])
     ),
     "confirmation_timed_out": lambda life, ref, event: life.confirmation_timed_out(ref),
-    "apply_contacts": lambda life, ref, event: life.apply_contacts(ref),
-    "finish": lambda life, ref, event: life.finish(ref, int(event["applied"]["contacts_written"])),
+    "apply_chunk": lambda life, ref, event: life.apply_chunk(
+        ref, int(event["chunk"]), lease_seconds=int(event["lease_seconds"])
+    ),
+    "finish": lambda life, ref, event: life.finish(ref),
     "await_review": lambda life, ref, event: life.await_review(ref, event["token"]),
     "apply_review": lambda life, ref, event: life.apply_review(
         ref, event["review"]["decision"], event["review"].get("note", "")
@@ -34,5 +36,7 @@ STEPS: dict[str, Step] = {
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
     step = STEPS[event["step"]]
     logger.append_keys(step=event["step"], import_id=event["import"]["import_id"])
-    # ImportSupersededError and LifecycleError propagate: the state machine catches them by name.
+    # A step that takes the account's lane holds it for as long as this invocation can still run.
+    event = {**event, "lease_seconds": context.get_remaining_time_in_millis() // 1000 + 1}
+    # Domain errors propagate: the state machine catches (or retries) them by name.
     return step(lifecycle_from_settings(), ImportRef.of(event["import"]), event) or {}

@@ -149,12 +149,14 @@ class Cloud:
         blocklisted: Iterable[str] = (),
         account: str = ACCOUNT,
     ) -> None:
-        """Contacts as earlier flows left them: imported with ``flag`` by ``import_id``, some blocklisted."""
+        """Contacts as earlier flows left them: imported with ``flag`` by ``import_id``, some blocklisted
+        (a blocklisted address that is not among ``emails`` is a suppression only), and counted."""
         stamp = ImportStamp(account, import_id, "seed-etag", flag, "2026-01-01T00:00:00.000+00:00")
         writes = [ContactWrite(email, {}, Verdict.VALID, row) for row, email in enumerate(emails, 1)]
         self.contact_store.merge_import(stamp, writes)
         for email in blocklisted:
             self.contact_store.blocklist(account, email, now=stamp.now, reason="unsubscribed")
+        self.account_store.recount(account, now=stamp.now)
 
 
 def flags(contacts: dict[str, Contact]) -> set[str]:
@@ -214,5 +216,6 @@ def run_the_state_machine(
         (lifecycle.confirm if answer == "continue" else lifecycle.cancel)(account, import_id)
         if answer != "continue":
             return str(cloud.import_record(import_id, account).status)
-    applied = cloud.step("apply_contacts", import_id, account)
-    return str(cloud.step("finish", import_id, account, applied=applied)["status"])
+    for chunk in execution["input"]["chunks"]:
+        cloud.step("apply_chunk", import_id, account, chunk=chunk)
+    return str(cloud.step("finish", import_id, account)["status"])

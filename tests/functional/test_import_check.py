@@ -164,6 +164,7 @@ def test_a_checked_import_waits_for_the_customer_with_nothing_written(
         "import": {"account": ACCOUNT, "import_id": "big", "etag": record.etag},
         "needs_confirmation": True,
         "confirmation_timeout_seconds": 7 * 24 * 3600,
+        "chunks": [0, 1, 2],
     }
     assert execution["name"] == record.execution_name
 
@@ -234,7 +235,8 @@ def test_blocklisted_contacts_stay_blocklisted(cloud: Cloud) -> None:
     # Given an account whose contacts unsubscribed (blocklisted), one stored in decomposed Unicode,
     # and a file that imports them again in other forms (case, composed Unicode)
     zoe_decomposed = unicodedata.normalize("NFD", "Zoë.Müller@example.de")
-    cloud.seed(["member@example.org"], blocklisted=["Blocked.Person@example.com", zoe_decomposed])
+    unsubscribed = ["Blocked.Person@example.com", zoe_decomposed]
+    cloud.seed(["member@example.org", *unsubscribed], blocklisted=unsubscribed)
     body = contacts_csv(
         10,
         extra=[

@@ -116,8 +116,8 @@ def test_continue_applies_the_outcome_and_tells_the_customer(cloud: Cloud) -> No
     lifecycle = lifecycle_of(cloud)
     lifecycle.confirm(ACCOUNT, "clean")
     assert lifecycle.confirm(ACCOUNT, "clean").status is ImportStatus.VERIFYING
-    applied = cloud.step("apply_contacts", "clean")
-    finished = cloud.step("finish", "clean", applied=applied)
+    cloud.step("apply_chunk", "clean", chunk=0)
+    finished = cloud.step("finish", "clean")
 
     # Then the contacts are sendable and the customer is told
     assert finished == {"status": "validated"}
@@ -265,7 +265,8 @@ def test_a_step_of_a_superseded_file_stops(cloud: Cloud) -> None:
 
     # When the old execution's step runs
     event = {
-        "step": "apply_contacts",
+        "step": "apply_chunk",
+        "chunk": 0,
         "import": {"account": ACCOUNT, "import_id": "weekly", "etag": old_etag},
     }
     with pytest.raises(Exception, match="weekly") as raised:

@@ -58,3 +58,42 @@ def test_updates_still_check_the_limit_and_forget_removed_attributes(table: Any)
         table.update_item(
             Key={"pk": "p"}, UpdateExpression="SET c0 = :v", ExpressionAttributeValues={":v": "z" * 30_000}
         )
+
+
+def test_dynamodb_requests_are_answered_one_at_a_time_as_dynamodb_does() -> None:
+    # Given moto's DynamoDB patched by the local cloud, and four threads racing for one conditional write
+    import threading
+
+    import boto3
+    from moto import mock_aws
+
+    assert motocompat.dynamodb_requests_are_atomic()
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(
+            TableName="t",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        for trial in range(100):
+            wins: list[str] = []
+
+            def claim(name: str, trial: int = trial, wins: list[str] = wins) -> None:
+                try:
+                    client.put_item(
+                        TableName="t",
+                        Item={"pk": {"S": f"lock-{trial}"}, "holder": {"S": name}},
+                        ConditionExpression="attribute_not_exists(pk)",
+                    )
+                    wins.append(name)
+                except client.exceptions.ConditionalCheckFailedException:
+                    pass
+
+            threads = [threading.Thread(target=claim, args=(f"t{i}",)) for i in range(4)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            # Then exactly one of them wins, every time
+            assert len(wins) == 1, (trial, wins)

@@ -222,6 +222,41 @@ def dynamodb_items_are_sped_up() -> bool:
     return Item.__init__ is _item_init  # type: ignore[comparison-overlap]
 
 
+# DynamoDB requests are atomic ----------------------------------------------------------------------------
+#
+# DynamoDB applies each request atomically: a conditional write checks and writes as one step. moto answers
+# requests from several threads (a threaded server, a flow's writer threads, Step Functions executions)
+# and checks a condition, then writes, with no lock between: two conditional writes can both pass. Every
+# DynamoDB request is answered under one lock here, as one step, as DynamoDB does.
+
+_DYNAMODB_LOCK = threading.RLock()
+
+
+def _atomic_call_action(original: Callable[..., Any]) -> Callable[..., Any]:
+    def call_action(self: Any) -> Any:
+        with _DYNAMODB_LOCK:
+            return original(self)
+
+    call_action.listguard_atomic = True  # type: ignore[attr-defined]
+    return call_action
+
+
+def make_dynamodb_requests_atomic() -> None:
+    """Internal: moto.dynamodb.responses.DynamoHandler.call_action (BaseResponse's). Idempotent."""
+    check_moto_version()
+    from moto.dynamodb.responses import DynamoHandler
+
+    if not dynamodb_requests_are_atomic():
+        DynamoHandler.call_action = _atomic_call_action(DynamoHandler.call_action)  # type: ignore[method-assign]
+
+
+def dynamodb_requests_are_atomic() -> bool:
+    from moto.dynamodb.responses import DynamoHandler
+
+    # (not __wrapped__: moto's own decorators set that one)
+    return getattr(DynamoHandler.call_action, "listguard_atomic", False)
+
+
 # CloudFormation stacks ------------------------------------------------------------------------------------
 
 

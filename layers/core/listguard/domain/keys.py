@@ -145,6 +145,18 @@ def contact_key_of_sk(sk: str) -> str:
 
 
 CONTACT_SK_PREFIX = _CONTACT
+SUPPRESSION_SK_PREFIX = "SUPPRESSION#"
+
+
+def suppression_sk(contact_key: str) -> str:
+    """An address the account blocklisted, whether or not it is a contact (yet)."""
+    return f"{SUPPRESSION_SK_PREFIX}{contact_key}"
+
+
+def suppressed_key_of_sk(sk: str) -> str:
+    return sk.removeprefix(SUPPRESSION_SK_PREFIX)
+
+
 AUDIT_SK_PREFIX = "AUDIT#"
 
 

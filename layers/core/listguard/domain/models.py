@@ -86,6 +86,11 @@ class ImportRecord(_Record):
     #: Why an operator must decide (the check's outcome, or the account's standing).
     review_reason: str | None = None
     chunks: int | None = None
+    #: Chunk number -> contacts written and contacts created, as each chunk is written.
+    chunk_written: dict[str, int] = Field(default_factory=dict)
+    chunk_created: dict[str, int] = Field(default_factory=dict)
+    #: New contacts of this file, added once to the account's counter.
+    contacts_created: int | None = None
     execution_name: str | None = None
     confirmation_deadline: str | None = None
     confirmed_at: str | None = None

@@ -6,6 +6,7 @@ written in one transaction with its audit entry (who, when, why), so neither exi
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from listguard.domain.models import AccountProfile, AuditEntry
 from listguard.domain.standing import StandingPolicy
 from listguard.domain.vocabulary import AccountStanding
 from listguard.stores.contacts import ContactStore
-from listguard.stores.dynamo import Table, TransactionConflictError
+from listguard.stores.dynamo import ConditionFailedError, Table, TransactionConflictError
 
 #: A standing update that keeps losing its race to other writers is given up after this many tries.
 MAX_STANDING_ATTEMPTS = 10
@@ -54,11 +55,49 @@ class AccountStore:
         return AccountProfile.model_validate(item or {"account": account})
 
     def snapshot(self, account: str) -> AccountSnapshot:
+        profile = self.get(account)
         return AccountSnapshot(
-            contact_count=self._contacts.count(account),
+            contact_count=profile.contact_count,
             blocklist=self._contacts.blocklisted_addresses(account),
-            standing=self.get(account).standing,
+            standing=profile.standing,
         )
+
+    # -- the import lane: one import of an account writes contacts at a time ---------------------------
+
+    def acquire_lane(self, account: str, holder: str, *, lease_seconds: int, now: datetime) -> bool:
+        """Take (or keep) the account's import lane for ``holder`` (an import's delivery: its chunks share
+        it) until ``lease_seconds`` from ``now``. False while another import holds it; a holder that died
+        loses it when its lease runs out (a lease is how long its invocation can still run)."""
+        moment = int(now.timestamp())
+        try:
+            self._table.update(
+                _profile_key(account),
+                update="SET lane_holder = :holder, lane_expires_at = :expires, #type = :type, "
+                "account = :account",
+                condition="attribute_not_exists(lane_holder) OR lane_holder = :holder "
+                "OR lane_expires_at < :now",
+                names={"#type": "type"},
+                values={
+                    ":holder": holder,
+                    ":expires": moment + lease_seconds,
+                    ":now": moment,
+                    ":type": "profile",
+                    ":account": account,
+                },
+            )
+        except ConditionFailedError:
+            return False
+        return True
+
+    def release_lane(self, account: str, holder: str) -> None:
+        """Give the lane back (idempotent; a lane another holder took since is left alone)."""
+        with contextlib.suppress(ConditionFailedError):
+            self._table.update(
+                _profile_key(account),
+                update="REMOVE lane_holder, lane_expires_at",
+                condition="lane_holder = :holder",
+                values={":holder": holder},
+            )
 
     def set_email(self, account: str, email: str, *, now: str) -> AccountProfile:
         """Where the account's notifications go (the customer's own address)."""
@@ -71,8 +110,9 @@ class AccountStore:
         )
         return AccountProfile.model_validate(item)
 
-    def refresh_contact_count(self, account: str, *, now: str) -> int:
-        """Recount the account's contacts into its profile (exact and idempotent)."""
+    def recount(self, account: str, *, now: str) -> int:
+        """Count the account's contacts again into its profile (an operator's repair: it reads the whole
+        account; the counter is otherwise kept exact by every import and deletion)."""
         count = self._contacts.count(account)
         self._table.update(
             _profile_key(account),

@@ -1,13 +1,19 @@
-"""Contacts: one item per contact and account (``ACCOUNT#<account>`` / ``CONTACT#<email key>``).
+"""Contacts: one item per contact and account (``ACCOUNT#<account>`` / ``CONTACT#<email key>``), and the
+account's suppressions (``SUPPRESSION#<email key>``: addresses blocklisted, contacts or not).
 
-Every write of a contact is a merge guarded by its revision (``rev``): a writer reads the contact,
-decides, and writes only if ``rev`` is still what it read, bumping it; when another writer got there
-first, DynamoDB hands back the current item and the writer decides again. So whatever runs at the
-same time, an import
+How an import writes its contacts, whatever runs at the same time (docs/architecture.md draws it):
 
-- never lowers a flag (the higher of the contact's flag and the import's wins),
-- never touches the subscription (a blocklist or an unsubscribe always wins),
-- keeps every attribute it does not write (other flows' engagement, consent, ...).
+- **Only one import of an account writes contacts at a time**: it holds the account's import lane
+  (``AccountStore.acquire_lane``; the chunks of one import share it). So only imports create contacts,
+  one at a time, and a contact that an import found absent can only have been created since by ...
+  nobody: the import writes its new contacts with cheap BatchWriteItem puts.
+- **A blocklist or an unsubscribe always wins.** Blocklisting writes the suppression first, then marks
+  the contact (if there is one). An import reads each contact with its suppression; after its puts it
+  reads the suppressions of the contacts it created again, and blocklists those that appeared in between.
+- **Existing contacts are merged**, each write guarded by the contact's revision (``rev``): the import
+  reads the contact, decides, and writes only if ``rev`` is still what it read; when another flow got
+  there first, DynamoDB hands back the current item and the import decides again. The higher flag wins,
+  the subscription is never touched, and attributes other flows write are kept.
 
 Indexes are sparse: only flagged contacts carry the keys of gsi1 (by flag) and gsi2 (by the import
 that flagged them), so a sendable contact costs no index writes.
@@ -26,8 +32,8 @@ from listguard.domain.models import Contact
 from listguard.domain.vocabulary import FlagStatus, SubscriptionStatus, Verdict, higher_flag
 from listguard.stores.dynamo import BATCH_GET_LIMIT, ConditionFailedError, Item, Table
 
-#: Per-item writes in flight at once. A write is one round trip (~5-10 ms on AWS); the client's CPU,
-#: not DynamoDB, is the limit past a few threads.
+#: Windows of contacts written at once. A window is a few round trips (~5-10 ms each on AWS); the
+#: client's CPU, not DynamoDB, is the limit past a few threads.
 WRITE_THREADS = 8
 #: A contact that other writers keep changing is given up on after this many tries (an error: the
 #: import is retried as a whole, and every merge is idempotent).
@@ -35,8 +41,19 @@ MAX_MERGE_ATTEMPTS = 10
 #: DynamoDB items are at most 400 KB: the imported columns of one contact keep what fits in this budget.
 ATTRIBUTES_BUDGET_BYTES = 256 * 1024
 
-#: What a merge needs to know of the stored contact.
-_MERGE_PROJECTION = ("pk", "sk", "rev", "flag_status", "subscription_status", "flagged_by", "attributes")
+#: What a merge needs to know of the stored contact (and of a suppression: that it exists).
+_MERGE_PROJECTION = (
+    "pk",
+    "sk",
+    "rev",
+    "flag_status",
+    "subscription_status",
+    "flagged_by",
+    "attributes",
+    "created_by",
+)
+#: Contacts per window: one BatchGetItem reads them and their suppressions (two keys each, 100 a call).
+WINDOW = BATCH_GET_LIMIT // 2
 
 
 class ContactContentionError(RuntimeError):
@@ -66,6 +83,11 @@ class ImportStamp:
     etag: str
     flag: FlagStatus
     now: str
+
+    @property
+    def creator(self) -> str:
+        """What a contact created by this import's file records: a retry recognises its own creations."""
+        return f"{self.import_id}#{self.etag}"
 
 
 @dataclass
@@ -158,16 +180,10 @@ class ContactStore:
         )
 
     def blocklisted_addresses(self, account: str) -> frozenset[str]:
-        """The addresses of the account's blocklisted contacts (read over the account's contacts)."""
+        """The addresses the account blocklisted: its suppressions (every blocklisted contact has one)."""
         items = self._table.query(
             "pk = :pk AND begins_with(sk, :prefix)",
-            {
-                ":pk": keys.account_pk(account),
-                ":prefix": keys.CONTACT_SK_PREFIX,
-                ":blocklisted": str(SubscriptionStatus.BLOCKLISTED),
-            },
-            names={"#sub": "subscription_status"},
-            filter_expression="#sub = :blocklisted",
+            {":pk": keys.account_pk(account), ":prefix": keys.SUPPRESSION_SK_PREFIX},
             projection=("email",),
             consistent=True,
         )
@@ -177,16 +193,18 @@ class ContactStore:
 
     def merge_import(self, stamp: ImportStamp, writes: Iterable[ContactWrite]) -> MergeTally:
         """Write an import's contacts: create the new ones, merge into the others (see the module doc).
+        The caller holds the account's import lane.
 
-        Windows of 100 contacts (one BatchGetItem each) are merged by ``threads`` workers at once.
-        Safe to repeat: a second run finds every contact and merges the same values again.
+        Windows of 50 contacts are written by ``threads`` workers at once. Safe to repeat: a second run
+        finds every contact and merges the same values again; the contacts the first run created still
+        count as created by this import (``created_by``).
         """
         threads = self._threads or WRITE_THREADS
         tally = MergeTally()
         with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="merge") as pool:
             in_flight: set[Future[MergeTally]] = set()
             try:
-                for window in batched(writes, BATCH_GET_LIMIT):
+                for window in batched(writes, WINDOW):
                     if len(in_flight) >= 2 * threads:  # bounded: ``writes`` may stream millions
                         done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
                         for future in done:
@@ -201,27 +219,55 @@ class ContactStore:
         return tally
 
     def _merge_window(self, stamp: ImportStamp, window: Sequence[ContactWrite]) -> MergeTally:
+        account = stamp.account
+        found = self._table.batch_get(
+            [
+                key
+                for write in window
+                for key in (_key(account, write.key), _suppression_key(account, write.key))
+            ],
+            projection=_MERGE_PROJECTION,
+        )
         current = {
-            keys.contact_key_of_sk(item["sk"]): item
-            for item in self._table.batch_get(
-                [_key(stamp.account, write.key) for write in window], projection=_MERGE_PROJECTION
-            )
+            keys.contact_key_of_sk(i["sk"]): i for i in found if i["sk"].startswith(keys.CONTACT_SK_PREFIX)
+        }
+        suppressed = {
+            keys.suppressed_key_of_sk(i["sk"])
+            for i in found
+            if i["sk"].startswith(keys.SUPPRESSION_SK_PREFIX)
         }
         tally = MergeTally()
+        new = [write for write in window if write.key not in current]
+        if new:
+            # Nobody else creates contacts while this import holds the lane: plain puts, 25 a call.
+            self._table.batch_write([self._new_item(stamp, w, blocklisted=w.key in suppressed) for w in new])
+            tally.created += len(new)
+            # A blocklist that landed between the read and the puts: its suppression is there now.
+            late = self._table.batch_get(
+                [_suppression_key(account, w.key) for w in new if w.key not in suppressed], projection=("sk",)
+            )
+            for item in late:
+                self._mark_blocklisted(account, keys.suppressed_key_of_sk(item["sk"]), now=stamp.now)
         for write in window:
-            self._merge_one(stamp, write, current.get(write.key), tally)
+            if write.key in current:
+                self._merge_one(stamp, write, current[write.key], tally)
         return tally
 
     def _merge_one(
         self, stamp: ImportStamp, write: ContactWrite, current: Item | None, tally: MergeTally
     ) -> None:
+        # A contact an earlier attempt of this very import created still counts as created by it.
+        created_here = current is not None and current.get("created_by") == stamp.creator
         for _ in range(MAX_MERGE_ATTEMPTS):
             try:
                 if current is None:
                     self._create(stamp, write)
-                    tally.created += 1
+                    created_here = True
                 else:
                     self._merge_into(stamp, write, current)
+                if created_here:
+                    tally.created += 1
+                else:
                     tally.merged += 1
                 return
             except ConditionFailedError as changed:
@@ -232,12 +278,13 @@ class ContactStore:
         )
 
     def _create(self, stamp: ImportStamp, write: ContactWrite) -> None:
-        subscription = (
-            SubscriptionStatus.BLOCKLISTED
-            if write.verdict is Verdict.BLOCKLISTED
-            else SubscriptionStatus.SUBSCRIBED
-        )
-        item: Item = {
+        """A contact that vanished while it was merged into (deleted meanwhile): create it, conditionally."""
+        self._table.put(self._new_item(stamp, write, blocklisted=False), condition="attribute_not_exists(pk)")
+
+    def _new_item(self, stamp: ImportStamp, write: ContactWrite, *, blocklisted: bool) -> Item:
+        blocklisted = blocklisted or write.verdict is Verdict.BLOCKLISTED
+        subscription = SubscriptionStatus.BLOCKLISTED if blocklisted else SubscriptionStatus.SUBSCRIBED
+        return {
             **_key(stamp.account, write.key),
             "type": "contact",
             "account": stamp.account,
@@ -246,11 +293,11 @@ class ContactStore:
             "attributes": fit_attributes({}, write.attributes),
             "subscription_status": str(subscription),
             "created_at": stamp.now,
+            "created_by": stamp.creator,
             "rev": 1,
             **_import_fields(stamp, write),
             **_flag_fields(stamp, write.key, stamp.flag),
         }
-        self._table.put(item, condition="attribute_not_exists(pk)")
 
     def _merge_into(self, stamp: ImportStamp, write: ContactWrite, current: Item) -> None:
         flag = higher_flag(current.get("flag_status", FlagStatus.NONE), stamp.flag)
@@ -312,35 +359,66 @@ class ContactStore:
             values={**values, ":rev": revision, ":next": revision + 1},
         )
 
-    def blocklist(self, account: str, address: str, *, now: str, reason: str) -> Contact:
-        """Blocklist an address (creating a blocklisted contact if it has none). Always wins: an atomic
-        update that bumps ``rev``, so an import merging at the same time decides again."""
+    def blocklist(self, account: str, address: str, *, now: str, reason: str) -> Contact | None:
+        """Blocklist an address: its suppression first (it holds whether or not the address is a contact
+        yet: an import creates it blocklisted), then the contact, if there is one (None otherwise).
+        Always wins: an atomic update that bumps ``rev``, so an import merging at the same time decides
+        again, and an import creating it at the same time finds the suppression after its put."""
         key = keys.contact_key(address)
-        item = self._table.update(
-            _key(account, key),
+        self._table.update(
+            _suppression_key(account, key),
             update=(
-                "SET #sub = :blocklisted, blocklisted_at = :now, blocklist_reason = :reason, "
-                "updated_at = :now, #type = :type, account = :account, email = if_not_exists(email, :email), "
-                "email_key = :key, attributes = if_not_exists(attributes, :empty), "
-                "flag_status = if_not_exists(flag_status, :none), "
-                "created_at = if_not_exists(created_at, :now) ADD #rev :one"
+                "SET #type = :type, account = :account, email = if_not_exists(email, :email), "
+                "reason = :reason, suppressed_at = if_not_exists(suppressed_at, :now)"
             ),
-            names={"#sub": "subscription_status", "#type": "type", "#rev": "rev"},
+            names={"#type": "type"},
             values={
-                ":blocklisted": str(SubscriptionStatus.BLOCKLISTED),
-                ":now": now,
-                ":reason": reason,
-                ":type": "contact",
+                ":type": "suppression",
                 ":account": account,
                 ":email": address.strip(),
-                ":key": key,
-                ":empty": {},
-                ":none": str(FlagStatus.NONE),
-                ":one": 1,
+                ":reason": reason,
+                ":now": now,
             },
-            returns="ALL_NEW",
         )
+        return self._mark_blocklisted(account, key, now=now, reason=reason)
+
+    def _mark_blocklisted(
+        self, account: str, key: str, *, now: str, reason: str | None = None
+    ) -> Contact | None:
+        try:
+            item = self._table.update(
+                _key(account, key),
+                update="SET #sub = :blocklisted, blocklisted_at = if_not_exists(blocklisted_at, :now), "
+                "blocklist_reason = if_not_exists(blocklist_reason, :reason), updated_at = :now "
+                "ADD #rev :one",
+                condition="attribute_exists(pk)",
+                names={"#sub": "subscription_status", "#rev": "rev"},
+                values={
+                    ":blocklisted": str(SubscriptionStatus.BLOCKLISTED),
+                    ":now": now,
+                    ":reason": reason or "suppressed",
+                    ":one": 1,
+                },
+                returns="ALL_NEW",
+            )
+        except ConditionFailedError:
+            return None  # not a contact (yet): the suppression is enough
         return _contact(item)
+
+    def blocklisted_among(self, account: str, contact_keys: Sequence[str]) -> set[str]:
+        """Which of these addresses (normalised) are blocklisted: a blocklisted contact or a suppression.
+        Reads proportional to the file, not the account (the verification check's blocklist)."""
+        found = self._table.batch_get(
+            [k for key in contact_keys for k in (_key(account, key), _suppression_key(account, key))],
+            projection=("sk", "subscription_status"),
+        )
+        blocklisted = set()
+        for item in found:
+            if item["sk"].startswith(keys.SUPPRESSION_SK_PREFIX):
+                blocklisted.add(keys.suppressed_key_of_sk(item["sk"]))
+            elif item.get("subscription_status") == SubscriptionStatus.BLOCKLISTED:
+                blocklisted.add(keys.contact_key_of_sk(item["sk"]))
+        return blocklisted
 
 
 def fit_attributes(stored: dict[str, str], imported: dict[str, str]) -> dict[str, str]:
@@ -358,6 +436,10 @@ def fit_attributes(stored: dict[str, str], imported: dict[str, str]) -> dict[str
 
 def _key(account: str, contact_key: str) -> dict[str, str]:
     return {"pk": keys.account_pk(account), "sk": keys.contact_sk(contact_key)}
+
+
+def _suppression_key(account: str, contact_key: str) -> dict[str, str]:
+    return {"pk": keys.account_pk(account), "sk": keys.suppression_sk(contact_key)}
 
 
 def _import_fields(stamp: ImportStamp, write: ContactWrite) -> Item:

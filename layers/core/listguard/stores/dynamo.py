@@ -17,8 +17,9 @@ from botocore.exceptions import ClientError
 
 Item = dict[str, Any]
 
-#: BatchGetItem reads at most 100 keys per call.
+#: BatchGetItem reads at most 100 keys per call; BatchWriteItem writes at most 25 items.
 BATCH_GET_LIMIT = 100
+BATCH_WRITE_LIMIT = 25
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -41,7 +42,7 @@ class TransactionConflictError(Exception):
 
 
 class UnprocessedKeysError(RuntimeError):
-    """DynamoDB kept returning unprocessed keys after every retry (sustained throttling)."""
+    """DynamoDB kept returning unprocessed keys or items after every retry (sustained throttling)."""
 
 
 def to_dynamodb(value: Any) -> Any:
@@ -242,6 +243,31 @@ class Table:
             if "LastEvaluatedKey" not in page:
                 return total
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def batch_write(
+        self,
+        items: Sequence[Mapping[str, Any]],
+        *,
+        max_attempts: int = 8,
+        base_delay: float = 0.05,
+        max_delay: float = 5.0,
+    ) -> None:
+        """Put items (plain puts, no condition), 25 per call. ``UnprocessedItems`` is DynamoDB's answer to
+        throttling on part of a batch: wait exponentially (full jitter), then ``UnprocessedKeysError``."""
+        for start in range(0, len(items), BATCH_WRITE_LIMIT):
+            requests = [
+                {"PutRequest": {"Item": serialize(item)}} for item in items[start : start + BATCH_WRITE_LIMIT]
+            ]
+            attempt = 0
+            while requests:
+                response = self.client.batch_write_item(RequestItems={self.name: requests})
+                requests = response.get("UnprocessedItems", {}).get(self.name, [])
+                if not requests:
+                    break
+                attempt += 1
+                if attempt >= max_attempts:
+                    raise UnprocessedKeysError(f"{len(requests)} items still unprocessed on {self.name}")
+                self._sleep(random.uniform(0, min(max_delay, base_delay * 2**attempt)))
 
     def batch_get(
         self,

@@ -14,7 +14,7 @@ from typing import Any
 from listguard.domain import keys
 from listguard.domain.models import ImportRecord
 from listguard.domain.vocabulary import ImportStatus
-from listguard.stores.dynamo import ConditionFailedError, Item, Table
+from listguard.stores.dynamo import ConditionFailedError, Item, Table, TransactionConflictError
 
 #: What a check and the lifecycle after it record. A new file (another ETag) removes them all when it
 #: claims the import, so the record never shows the previous file's results.
@@ -34,6 +34,9 @@ RESULT_FIELDS = (
     "summary_key",
     "rows_report_key",
     "contact_count_after",
+    "contacts_created",
+    "chunk_written",
+    "chunk_created",
     "decided_status",
     "needs_confirmation",
     "review_reason",
@@ -282,6 +285,53 @@ class ImportStore:
                 },
             )
         except ConditionFailedError:
+            return False
+        return True
+
+    def record_chunk(
+        self, account: str, import_id: str, *, etag: str, chunk: int, written: int, created: int
+    ) -> bool:
+        """One chunk of the import's contacts is written (idempotent: a retried chunk sets the same)."""
+        try:
+            self._table.update(
+                _key(account, import_id),
+                update="SET chunk_written.#chunk = :written, chunk_created.#chunk = :created",
+                condition="etag = :etag AND #status = :verifying",
+                names={"#chunk": str(chunk), "#status": "status"},
+                values={
+                    ":written": written,
+                    ":created": created,
+                    ":etag": etag,
+                    ":verifying": str(ImportStatus.VERIFYING),
+                },
+            )
+        except ConditionFailedError:
+            return False
+        return True
+
+    def commit_created(self, account: str, import_id: str, *, etag: str, created: int) -> bool:
+        """Add the contacts this import's file created to the account's counter, exactly once per file:
+        one transaction marks the import counted for this ETag and adds them. False when it was counted
+        already (a retry, or the same file delivered again after a failure: its creations were counted)."""
+        try:
+            self._table.transact(
+                [
+                    {
+                        "update": _key(account, import_id),
+                        "expression": "SET contacts_created = :created, counted_etag = :etag",
+                        "condition": "etag = :etag AND "
+                        "(attribute_not_exists(counted_etag) OR counted_etag <> :etag)",
+                        "values": {":created": created, ":etag": etag},
+                    },
+                    {
+                        "update": {"pk": keys.account_pk(account), "sk": keys.PROFILE_SK},
+                        "expression": "SET #type = :type, account = :account ADD contact_count :created",
+                        "names": {"#type": "type"},
+                        "values": {":created": created, ":type": "profile", ":account": account},
+                    },
+                ]
+            )
+        except TransactionConflictError:
             return False
         return True
 

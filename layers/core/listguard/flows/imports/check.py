@@ -15,6 +15,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -230,17 +231,36 @@ class ImportCheck:
             # A newer upload took the import over: its run decides, this one writes nothing.
             if not self._still_owns(ref, etag):
                 return self._superseded(ref, report.rows)
-            if decision.applies_at_once and len(streamed.contacts.chunks) <= 1:
-                return self._apply_now(ref, etag, streamed, decision, options)
+            holder = execution_name(ref.account, ref.import_id, etag, self._claimant)
+            if decision.applies_at_once and len(streamed.contacts.chunks) <= 1 and self._lane(ref, holder):
+                return self._apply_now(ref, etag, streamed, decision, options, holder)
+            # Someone must answer, the file needs several invocations, or another import of the account
+            # is writing its contacts: the state machine takes it from here (and waits for the lane).
             return self._hand_over(ref, etag, streamed, decision, options)
 
+    def _lane(self, ref: ImportRef, holder: str) -> bool:
+        return self._services.accounts.acquire_lane(
+            ref.account, holder, lease_seconds=self._lease_seconds, now=datetime.now(UTC)
+        )
+
     def _apply_now(
-        self, ref: ImportRef, etag: str, streamed: Streamed, decision: Decision, options: VerifyOptions
+        self,
+        ref: ImportRef,
+        etag: str,
+        streamed: Streamed,
+        decision: Decision,
+        options: VerifyOptions,
+        holder: str,
     ) -> ImportCheckResult:
-        """No one needs to answer and one invocation can write it all: write the contacts, then commit."""
+        """No one needs to answer and one invocation can write it all: write the contacts (this import
+        holds the account's lane), count the new ones, then commit."""
         services, report = self._services, streamed.report
         stamp = ImportStamp(ref.account, ref.import_id, etag, decision.flag, utc_now_iso())
-        tally = services.contacts.merge_import(stamp, streamed.contacts)
+        try:
+            tally = services.contacts.merge_import(stamp, streamed.contacts)
+            services.imports.commit_created(ref.account, ref.import_id, etag=etag, created=tally.created)
+        finally:
+            services.accounts.release_lane(ref.account, holder)
         # Writing may take minutes on the largest files: ask again before anything is published, so a
         # stale run never overwrites the newer file's reports.
         if not self._still_owns(ref, etag):
@@ -252,7 +272,7 @@ class ImportCheck:
             streamed.rows_path,
             summary_document(ref, decision.status, report.model_dump(mode="json")),
         )
-        contact_count = services.accounts.refresh_contact_count(ref.account, now=utc_now_iso())
+        contact_count = services.accounts.get(ref.account).contact_count
         fields = self._result_fields(ref, report, decision, options) | {
             "contacts_written": tally.written,
             "contact_count_after": contact_count,
@@ -292,6 +312,9 @@ class ImportCheck:
             "decided_status": str(decision.status),
             "needs_confirmation": decision.needs_confirmation,
             "chunks": len(streamed.contacts.chunks),
+            # Filled chunk by chunk (contacts written, contacts created), by the state machine's Map.
+            "chunk_written": {},
+            "chunk_created": {},
             "execution_name": execution,
             **({"review_reason": decision.review_reason} if decision.review_reason else {}),
         }
@@ -305,6 +328,7 @@ class ImportCheck:
                 "import": {"account": ref.account, "import_id": ref.import_id, "etag": etag},
                 "needs_confirmation": decision.needs_confirmation,
                 "confirmation_timeout_seconds": services.confirmation_timeout_seconds,
+                "chunks": list(range(len(streamed.contacts.chunks))),
             },
         )
         logger.info(

@@ -45,6 +45,14 @@ class ImportSupersededError(Exception):
     """A newer file took the import over: this execution's steps stop (the state machine catches it)."""
 
 
+class AccountBusyError(Exception):
+    """Another import of the account is writing its contacts: the state machine waits and retries."""
+
+
+class ChunksMissingError(Exception):
+    """A chunk of the import's contacts is not written yet: the state machine retries the finish."""
+
+
 class LifecycleError(Exception):
     """An action that cannot be taken now; the message says why and what to do (the console's error)."""
 
@@ -138,22 +146,51 @@ class Lifecycle:
             return {"decision": "continue"}
         raise ImportSupersededError(ref.import_id)
 
-    def apply_contacts(self, ref: ImportRef) -> dict[str, int]:
-        """Write the import's contacts, once each, with the flag the check decided (idempotent)."""
-        record = self._record(ref)
-        if record.status is not ImportStatus.VERIFYING or record.flag_status is None:
-            raise ImportSupersededError(ref.import_id)
-        stamp = ImportStamp(ref.account, ref.import_id, ref.etag, record.flag_status, utc_now_iso())
-        tally = self.contacts.merge_import(stamp, self._spooled(ref, record.chunks or 0))
-        return {"contacts_written": tally.written, "created": tally.created}
+    def apply_chunk(self, ref: ImportRef, chunk: int, *, lease_seconds: int) -> dict[str, int]:
+        """Write one chunk of the import's contacts, once each, with the flag the check decided.
 
-    def finish(self, ref: ImportRef, contacts_written: int) -> dict[str, str]:
-        """The contacts are written: the import rests at its decided status, and the customer is told."""
+        Idempotent, and safe beside the other chunks of the import (they share the account's lane, and
+        each contact is in exactly one chunk). ``AccountBusyError`` while another import of the account
+        holds the lane: the state machine waits and tries again.
+        """
+        record = self._record(ref)
+        holder = record.execution_name
+        if record.status is not ImportStatus.VERIFYING or record.flag_status is None or not holder:
+            raise ImportSupersededError(ref.import_id)
+        if not self.accounts.acquire_lane(ref.account, holder, lease_seconds=lease_seconds, now=self.clock()):
+            raise AccountBusyError(ref.account)
+        stamp = ImportStamp(ref.account, ref.import_id, ref.etag, record.flag_status, utc_now_iso())
+        tally = self.contacts.merge_import(stamp, self._spooled(ref, chunk))
+        if not self.imports.record_chunk(
+            ref.account,
+            ref.import_id,
+            etag=ref.etag,
+            chunk=chunk,
+            written=tally.written,
+            created=tally.created,
+        ):
+            raise ImportSupersededError(ref.import_id)
+        return {"chunk": chunk, "contacts_written": tally.written}
+
+    def finish(self, ref: ImportRef) -> dict[str, str]:
+        """Every chunk is written: the new contacts are counted once, the import rests at its decided
+        status, and the customer is told. ``ChunksMissingError`` if a chunk has not been written (the
+        Map state's children are checked here, not trusted)."""
         record = self._record(ref)
         target = record.decided_status or ImportStatus.IMPORTED
+        if record.status is ImportStatus.VERIFYING:
+            missing = set(range(record.chunks or 0)) - {int(c) for c in record.chunk_written}
+            if missing:
+                raise ChunksMissingError(
+                    f"chunks {sorted(missing)} of import {ref.import_id} are not written"
+                )
+            created = sum(int(n) for n in record.chunk_created.values())
+            self.imports.commit_created(ref.account, ref.import_id, etag=ref.etag, created=created)
+            self.accounts.release_lane(ref.account, record.execution_name or "")
+        contacts_written = sum(int(n) for n in record.chunk_written.values())
         fields: dict[str, Any] = {
             "contacts_written": contacts_written,
-            "contact_count_after": self.accounts.refresh_contact_count(ref.account, now=utc_now_iso()),
+            "contact_count_after": self.accounts.get(ref.account).contact_count,
             "finished_at": utc_now_iso(),
         }
         if target is ImportStatus.IN_REVIEW:
@@ -175,7 +212,7 @@ class Lifecycle:
         if not moved and record.status is not target:
             raise ImportSupersededError(ref.import_id)
         self._publish_summary(record)
-        if target is ImportStatus.VALIDATED or target is ImportStatus.IMPORTED:
+        if target is ImportStatus.VALIDATED:
             self._tell(ref, EventType.IMPORT_VALIDATED, {"contacts": contacts_written})
         elif target is ImportStatus.DECLINED:
             self._tell(
@@ -254,6 +291,8 @@ class Lifecycle:
             remove=("task_token", "gsi1pk", "gsi1sk"),
         )
         record = self.imports.get(ref.account, ref.import_id)
+        if record is not None and record.execution_name:
+            self.accounts.release_lane(ref.account, record.execution_name)
         if moved or (record is not None and record.etag == ref.etag and record.status is ImportStatus.FAILED):
             self._tell(ref, EventType.IMPORT_FAILED, {"reason": reason})
 
@@ -388,12 +427,11 @@ class Lifecycle:
             {"why": record.cancelled_reason or "cancelled", "smaller_than": self.check_min_new_contacts},
         )
 
-    def _spooled(self, ref: ImportRef, chunks: int) -> Iterator[ContactWrite]:
-        prefix = keys.spool_prefix(ref.account, ref.import_id, ref.etag)
-        for index in range(chunks):
-            body = self.s3.get_object(Bucket=self.bucket, Key=prefix + chunk_name(index))["Body"]
-            with gzip.open(body, "rt", encoding="utf-8") as lines:
-                yield from decode_contacts(lines)
+    def _spooled(self, ref: ImportRef, chunk: int) -> Iterator[ContactWrite]:
+        key = keys.spool_prefix(ref.account, ref.import_id, ref.etag) + chunk_name(chunk)
+        body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"]
+        with gzip.open(body, "rt", encoding="utf-8") as lines:
+            yield from decode_contacts(lines)
 
     def _publish_summary(self, record: ImportRecord) -> None:
         """The JSON summary says where the import now rests."""
