@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 WRITE_UNIT_BYTES = 1024
+TYPICAL_ITEM_BYTES = 400
 READ_UNIT_BYTES = 4096
 _WRITES = ("put_item", "update_item", "delete_item", "batch_write_item", "transact_write_items")
 _READS = ("get_item", "batch_get_item", "query")
@@ -55,14 +56,15 @@ def _value_size(value: Mapping[str, Any]) -> int:
 
 @dataclass
 class Meter:
-    """Capacity units and calls charged so far."""
+    """Capacity units, items read and calls charged so far."""
 
     write_units: float = 0.0
     read_units: float = 0.0
+    items_read: int = 0
     calls: dict[str, int] = field(default_factory=dict)
 
     def reset(self) -> None:
-        self.write_units, self.read_units, self.calls = 0.0, 0.0, {}
+        self.write_units, self.read_units, self.items_read, self.calls = 0.0, 0.0, 0, {}
 
 
 class _Table:
@@ -138,6 +140,7 @@ def metered(client: Any, raw: Any) -> Iterator[Meter]:
                 return original(**kwargs)
             result = original(**kwargs)
             meter.read_units += _read_units(name, kwargs, result)
+            meter.items_read += _items_read(name, kwargs, result)
             return result
 
         return call
@@ -170,6 +173,15 @@ def _index_key(item: Mapping[str, Any] | None, key_names: list[str]) -> tuple[st
     return tuple(str(item[name]) for name in key_names)
 
 
+def _items_read(name: str, request: Mapping[str, Any], result: Mapping[str, Any]) -> int:
+    """Items a call read: asked for by key, or scanned by a query (a count reads them too)."""
+    if name == "get_item":
+        return 1
+    if name == "batch_get_item":
+        return sum(len(r["Keys"]) for r in request["RequestItems"].values())
+    return int(result.get("ScannedCount", len(result.get("Items", []))))
+
+
 def _read_units(name: str, request: Mapping[str, Any], result: Mapping[str, Any]) -> float:
     if name == "get_item":
         return max(1, math.ceil(item_size(result.get("Item") or {}) / READ_UNIT_BYTES))
@@ -179,5 +191,7 @@ def _read_units(name: str, request: Mapping[str, Any], result: Mapping[str, Any]
         found_units = sum(max(1, math.ceil(item_size(i) / READ_UNIT_BYTES)) for i in found)
         return found_units + (asked - len(found))  # an item not found still costs a unit
     items = result.get("Items", [])
-    units = max(1, math.ceil(sum(item_size(i) for i in items) / READ_UNIT_BYTES))
+    # A count returns no items: it reads them all the same (counted here at a contact's typical size).
+    scanned = sum(item_size(i) for i in items) or int(result.get("ScannedCount", 0)) * TYPICAL_ITEM_BYTES
+    units = max(1, math.ceil(scanned / READ_UNIT_BYTES))
     return units / 2 if "IndexName" in request or not request.get("ConsistentRead") else units
