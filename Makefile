@@ -54,8 +54,9 @@ test: lint $(TOOLS)/sam/.installed
 test-fast: venv
 	$(BIN)/pytest -n 2 -m "not e2e"
 
+# Both run whatever the first says; make fails if either goal fails.
 bench: venv
-	$(BIN)/python bench/run.py
+	status=0; $(BIN)/python bench/run.py || status=1; $(BIN)/python bench/imports.py || status=1; exit $$status
 
 demo: venv
 	$(BIN)/listguard demo
