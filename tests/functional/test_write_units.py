@@ -31,12 +31,17 @@ def import_through_the_state_machine(cloud: Cloud, name: str, body: bytes) -> st
     return run_the_state_machine(cloud, name)
 
 
-def write_units_of_an_import(cloud: Cloud, meter: Meter, name: str, contacts: int, bad_share: float) -> float:
+def write_units_of_an_import(
+    cloud: Cloud, meter: Meter, account: str, contacts: int, bad_share: float
+) -> float:
+    """An import into an account of its own (so that imports neither share contacts nor standing)."""
     disposable = round(contacts * bad_share)
-    body = contacts_csv(contacts - disposable, disposable=disposable, first=len(name) * 10_000)
+    body = contacts_csv(contacts - disposable, disposable=disposable)
     meter.reset()
-    assert only_result(cloud.invoke(cloud.upload(import_key(name), body)))["status"] == "verifying"
-    run_the_state_machine(cloud, name)
+    assert (
+        only_result(cloud.invoke(cloud.upload(import_key("leads", account), body)))["status"] == "verifying"
+    )
+    run_the_state_machine(cloud, "leads", account=account)
     return meter.write_units
 
 
@@ -49,9 +54,9 @@ def test_write_units_per_new_contact(
     cloud: Cloud, meter: Meter, small_check_policy: int, bad_share: float, expected: int
 ) -> None:
     # Given two imports of new contacts that need a check, one twice the size of the other
-    small = write_units_of_an_import(cloud, meter, "first", CONTACTS, bad_share)
+    small = write_units_of_an_import(cloud, meter, "small", CONTACTS, bad_share)
     calls = dict(meter.calls)
-    large = write_units_of_an_import(cloud, meter, "second", 2 * CONTACTS, bad_share)
+    large = write_units_of_an_import(cloud, meter, "large", 2 * CONTACTS, bad_share)
 
     # Then each new contact costs exactly one write unit when it is sendable (no index entry), three when
     # it is flagged (its two sparse index entries) ...

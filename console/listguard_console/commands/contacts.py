@@ -80,12 +80,18 @@ def blocklist(
 
     with stack_command(endpoint_url, stack) as target:
         contact = target.contacts.blocklist(check_account(account), address, now=utc_now_iso(), reason=reason)
+    # An address that is no contact yet is suppressed: an import creates it blocklisted.
+    document = {
+        "email": contact.email if contact else address.strip(),
+        "flag": str(contact.flag_status) if contact else None,
+        "subscription": "blocklisted",
+        "contact": contact is not None,
+    }
     emit(
         as_json,
-        {
-            "email": contact.email,
-            "flag": str(contact.flag_status),
-            "subscription": str(contact.subscription_status),
-        },
-        lambda c: c.print(f"{contact.email} is blocklisted"),
+        document,
+        lambda c: c.print(
+            f"{document['email']} is blocklisted"
+            + ("" if contact else " (not a contact yet: an import will create it blocklisted)")
+        ),
     )
