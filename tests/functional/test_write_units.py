@@ -58,9 +58,9 @@ def test_write_units_per_new_contact(
     calls = dict(meter.calls)
     large = write_units_of_an_import(cloud, meter, "large", 2 * CONTACTS, bad_share)
 
-    # Then each new contact costs exactly one write unit when it is sendable (no index entry), three when
-    # it is flagged (its two sparse index entries) ...
-    assert (large - small) / CONTACTS == pytest.approx(expected, abs=0.05), meter
+    # Then each new contact costs one write unit when it is sendable (no index entry), three when it is
+    # flagged (its two sparse index entries) (within 0.1: the import's own record grows with its size) ...
+    assert (large - small) / CONTACTS == pytest.approx(expected, abs=0.1), meter
     # ... and the import's own records, lane and notifications cost a few dozen units, whatever its size
     assert small - expected * CONTACTS <= 60, meter
     # And its contacts were written with BatchWriteItem, 25 a call, not one call each
