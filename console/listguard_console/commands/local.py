@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from typing import Annotated
 
 import typer
@@ -64,11 +65,20 @@ def outputs(
         "http://127.0.0.1:4566"
     ),
     as_json: JsonOption = False,
+    wait: Annotated[
+        float,
+        typer.Option(min=0, metavar="SECONDS", help="Wait up to this long for the local AWS to answer."),
+    ] = 0,
 ) -> None:
-    """Print the stack outputs of a running local AWS."""
+    """Print the stack outputs of a running local AWS (``--wait 60`` right after starting one)."""
     with one_line_errors("nothing was changed"):
-        try:
-            cloud = connect(endpoint_url)
-        except LocalCloudError as error:
-            raise CommandError(str(error)) from None
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                cloud = connect(endpoint_url)
+                break
+            except LocalCloudError as error:
+                if time.monotonic() >= deadline:
+                    raise CommandError(str(error)) from None
+                time.sleep(0.5)
         _describe(cloud, as_json, serving=False)
