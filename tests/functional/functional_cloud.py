@@ -15,7 +15,15 @@ from harness import run_handler
 
 from listguard.domain import FlagStatus, SubscriptionStatus
 from listguard.domain.models import Contact, ImportRecord
-from listguard.stores import AccountStore, ContactStore, ContactWrite, ImportStamp, ImportStore, Table
+from listguard.stores import (
+    AccountStore,
+    ContactStore,
+    ContactWrite,
+    ImportStamp,
+    ImportStore,
+    NotificationStore,
+    Table,
+)
 from listguard.stores.dynamo import deserialize
 from listguard.verification import Verdict
 
@@ -50,6 +58,10 @@ class Cloud:
     @property
     def import_store(self) -> ImportStore:
         return ImportStore(self.table)
+
+    @property
+    def notification_store(self) -> NotificationStore:
+        return NotificationStore(self.table)
 
     @property
     def account_store(self) -> AccountStore:
