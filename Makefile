@@ -44,7 +44,7 @@ $(TOOLS)/%/.installed: tools/%.txt
 lint: venv $(TOOLS)/checkov/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy layers/core/listguard console/listguard_console functions
+	$(BIN)/mypy layers/core/listguard console/listguard_console functions tests bench tools
 	$(CHECKOV) --quiet --compact --skip-download --framework cloudformation --file infra/template.yaml
 
 # LISTGUARD_REQUIRE_TOOLS: a test that needs a tool of .tools/ fails here instead of skipping.

@@ -50,7 +50,8 @@ def _run(data: bytes, workers: int) -> tuple[list[tuple[object, ...]], str, dict
         blocklist=frozenset({"Blocked1@acme.io", "blocked3@ACME.io"}), require_consent=True
     )
     verification = Verification(io.BytesIO(data), options=options, size=len(data), workers=workers)
-    rows, report_csv = [], []
+    rows: list[tuple[object, ...]] = []
+    report_csv: list[str] = []
     for batch in verification.batches():
         rows.extend(tuple(row) for row in batch)
         report_csv.append(batch.report_csv())
