@@ -55,12 +55,12 @@ def test_write_units_per_new_contact(
 ) -> None:
     # Given two imports of new contacts that need a check, one twice the size of the other
     small = write_units_of_an_import(cloud, meter, "small", CONTACTS, bad_share)
-    calls = dict(meter.calls)
+    calls, small_by_call = dict(meter.calls), dict(meter.writes_by_call)
     large = write_units_of_an_import(cloud, meter, "large", 2 * CONTACTS, bad_share)
 
     # Then each new contact costs one write unit when it is sendable (no index entry), three when it is
     # flagged (its two sparse index entries) (within 0.1: the import's own record grows with its size) ...
-    assert (large - small) / CONTACTS == pytest.approx(expected, abs=0.1), meter
+    assert (large - small) / CONTACTS == pytest.approx(expected, abs=0.1), (small_by_call, meter)
     # ... and the import's own records, lane and notifications cost a few dozen units, whatever its size
     assert small - expected * CONTACTS <= 60, meter
     # And its contacts were written with BatchWriteItem, 25 a call, not one call each

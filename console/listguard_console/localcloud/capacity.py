@@ -62,9 +62,16 @@ class Meter:
     read_units: float = 0.0
     items_read: int = 0
     calls: dict[str, int] = field(default_factory=dict)
+    #: Write units by operation, to see where a flow's cost goes.
+    writes_by_call: dict[str, float] = field(default_factory=dict)
 
     def reset(self) -> None:
         self.write_units, self.read_units, self.items_read, self.calls = 0.0, 0.0, 0, {}
+        self.writes_by_call = {}
+
+    def charge(self, call: str, units: float) -> None:
+        self.write_units += units
+        self.writes_by_call[call] = self.writes_by_call.get(call, 0) + units
 
 
 class _Table:
@@ -99,16 +106,16 @@ def metered(client: Any, raw: Any) -> Iterator[Meter]:
         return {name: item[name] for name in table(table_name).key_names}
 
     def charge_write(
-        table_name: str, key: Mapping[str, Any], write: Callable[[], Any], factor: float = 1
+        name: str, table_name: str, key: Mapping[str, Any], write: Callable[[], Any], factor: float = 1
     ) -> Any:
         before = current(table_name, key)
         try:
             result = write()
         except Exception:
-            meter.write_units += factor * max(1, math.ceil(item_size(before or key) / WRITE_UNIT_BYTES))
+            meter.charge(name, factor * max(1, math.ceil(item_size(before or key) / WRITE_UNIT_BYTES)))
             raise
         after = current(table_name, key)
-        meter.write_units += factor * _write_units(table(table_name), before, after)
+        meter.charge(name, factor * _write_units(table(table_name), before, after))
         return result
 
     def wrap(name: str) -> Callable[..., Any]:
@@ -118,7 +125,7 @@ def metered(client: Any, raw: Any) -> Iterator[Meter]:
             meter.calls[name] = meter.calls.get(name, 0) + 1
             if name in ("put_item", "update_item", "delete_item"):
                 key = kwargs.get("Key") or key_of(kwargs["TableName"], kwargs["Item"])
-                return charge_write(kwargs["TableName"], key, lambda: original(**kwargs))
+                return charge_write(name, kwargs["TableName"], key, lambda: original(**kwargs))
             if name == "batch_write_item":
                 for table_name, requests in kwargs["RequestItems"].items():
                     for request in requests:
@@ -126,7 +133,7 @@ def metered(client: Any, raw: Any) -> Iterator[Meter]:
                         key = delete["Key"] if delete else key_of(table_name, put["Item"])
                         before = current(table_name, key)
                         after = None if delete else put["Item"]
-                        meter.write_units += _write_units(table(table_name), before, after)
+                        meter.charge(name, _write_units(table(table_name), before, after))
                 return original(**kwargs)
             if name == "transact_write_items":
                 for entry in kwargs["TransactItems"]:
@@ -136,7 +143,7 @@ def metered(client: Any, raw: Any) -> Iterator[Meter]:
                         continue
                     key = request.get("Key") or key_of(request["TableName"], request["Item"])
                     before = current(request["TableName"], key)
-                    meter.write_units += 2 * max(1, math.ceil(item_size(before or key) / WRITE_UNIT_BYTES))
+                    meter.charge(name, 2 * max(1, math.ceil(item_size(before or key) / WRITE_UNIT_BYTES)))
                 return original(**kwargs)
             result = original(**kwargs)
             meter.read_units += _read_units(name, kwargs, result)
