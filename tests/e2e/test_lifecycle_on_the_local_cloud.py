@@ -22,16 +22,6 @@ pytestmark = pytest.mark.e2e
 
 ACCOUNT = "acme"
 CUSTOMER = "owner@acme.example"
-RESTING = {
-    "awaiting_confirmation",
-    "imported",
-    "validated",
-    "declined",
-    "in_review",
-    "cancelled",
-    "rejected",
-    "failed",
-}
 # Small lists keep moto fast: a check is required from 50 new contacts here (1,000 when deployed).
 ENVIRONMENT = {
     "LISTGUARD_CHECK_MIN_NEW_CONTACTS": "50",
@@ -71,7 +61,7 @@ def rests(import_id: str, *, besides: str = "", timeout: float = 20.0) -> dict[s
     deadline = time.monotonic() + timeout
     while True:
         document: dict[str, Any] = listguard("imports", "show", import_id, "--account", ACCOUNT)
-        if document["status"] in RESTING and document["status"] != besides:
+        if ImportStatus(document["status"]).rests and document["status"] != besides:
             return document
         assert time.monotonic() < deadline, f"import {import_id} still {document['status']}"
         time.sleep(0.1)

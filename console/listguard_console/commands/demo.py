@@ -30,16 +30,6 @@ if TYPE_CHECKING:
 ACCOUNT = "acme-shoes"
 CUSTOMER = "owner@acme-shoes.example"
 OPERATOR = "ops-alex"
-RESTING = {
-    "awaiting_confirmation",
-    "imported",
-    "validated",
-    "declined",
-    "in_review",
-    "cancelled",
-    "rejected",
-    "failed",
-}
 # What the customer is told when an import comes to rest at a status.
 TOLD = {
     "awaiting_confirmation": {"check_required"},
@@ -196,7 +186,7 @@ class _Demo:
         deadline = time.monotonic() + timeout
         while True:
             record = self.stack.imports.get(ACCOUNT, import_id)
-            resting = record is not None and record.status in RESTING and record.status != besides
+            resting = record is not None and record.status.rests and record.status != besides
             if resting and record is not None and self._told(record):
                 return record
             if time.monotonic() > deadline:

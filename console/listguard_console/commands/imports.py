@@ -99,11 +99,7 @@ def confirm(
     stack: StackOption = None,
 ) -> None:
     """Continue with the verification check: its outcome is applied to the import's contacts."""
-    with stack_command(endpoint_url, stack) as target:
-        record = target.lifecycle.confirm(check_account(account), import_id)
-    emit(
-        as_json, import_document(record), lambda c: c.print(f"import {import_id}: continuing with the check")
-    )
+    _answer("confirm", import_id, account, as_json, endpoint_url, stack, "continuing with the check")
 
 
 @app.command()
@@ -115,13 +111,23 @@ def cancel(
     stack: StackOption = None,
 ) -> None:
     """Cancel the import: nothing is imported (a smaller list needs no check)."""
+    _answer("cancel", import_id, account, as_json, endpoint_url, stack, "cancelled, nothing imported")
+
+
+def _answer(
+    action: str,
+    import_id: str,
+    account: str,
+    as_json: bool,
+    endpoint_url: str | None,
+    stack: str | None,
+    said: str,
+) -> None:
     with stack_command(endpoint_url, stack) as target:
-        record = target.lifecycle.cancel(check_account(account), import_id)
-    emit(
-        as_json,
-        import_document(record),
-        lambda c: c.print(f"import {import_id}: cancelled, nothing imported"),
-    )
+        lifecycle = target.lifecycle
+        answer = lifecycle.confirm if action == "confirm" else lifecycle.cancel
+        record = answer(check_account(account), import_id)
+    emit(as_json, import_document(record), lambda c: c.print(f"import {import_id}: {said}"))
 
 
 @app.command()

@@ -70,6 +70,11 @@ class ImportStatus(StrEnum):
     #: file again retries at once.
     FAILED = "failed"
 
+    @property
+    def rests(self) -> bool:
+        """Where an import stays until someone acts (every status but the transient two)."""
+        return self not in (ImportStatus.RECEIVED, ImportStatus.VERIFYING)
+
 
 #: What an outcome does to the import's contacts ...
 FLAG_FOR_OUTCOME: Mapping[Outcome, FlagStatus] = {

@@ -303,27 +303,23 @@ class Lifecycle:
         record = self._record_of(account, import_id)
         if record.confirmed_at and record.status is not ImportStatus.CANCELLED:
             return record
-        record = self._awaiting(account, import_id)
-        token = self.imports.task_token(account, import_id)
-        moved = self.imports.transition(
-            account,
-            import_id,
-            etag=record.etag or "",
-            source={ImportStatus.AWAITING_CONFIRMATION},
-            target=ImportStatus.VERIFYING,
-            fields={"confirmed_at": utc_now_iso()},
-            remove=("task_token",),
+        return self._answer(
+            account, import_id, "continue", ImportStatus.VERIFYING, {"confirmed_at": utc_now_iso()}
         )
-        if not moved:
-            return self._answered(account, import_id, ImportStatus.VERIFYING)
-        if token:
-            self._send(token, {"decision": "continue"})
-        return self._record_of(account, import_id)
 
     def cancel(self, account: str, import_id: str) -> ImportRecord:
         """The customer cancels: nothing is imported. Cancelling twice is fine."""
-        if self._record_of(account, import_id).status is ImportStatus.CANCELLED:
-            return self._record_of(account, import_id)
+        record = self._record_of(account, import_id)
+        if record.status is ImportStatus.CANCELLED:
+            return record
+        return self._answer(
+            account, import_id, "cancel", ImportStatus.CANCELLED, {"cancelled_reason": "you cancelled it"}
+        )
+
+    def _answer(
+        self, account: str, import_id: str, decision: str, target: ImportStatus, fields: dict[str, Any]
+    ) -> ImportRecord:
+        """The customer's answer lands (one of two answers at once), then the waiting state hears it."""
         record = self._awaiting(account, import_id)
         token = self.imports.task_token(account, import_id)
         moved = self.imports.transition(
@@ -331,16 +327,17 @@ class Lifecycle:
             import_id,
             etag=record.etag or "",
             source={ImportStatus.AWAITING_CONFIRMATION},
-            target=ImportStatus.CANCELLED,
-            fields={"cancelled_reason": "you cancelled it"},
+            target=target,
+            fields=fields,
             remove=("task_token",),
         )
         if not moved:
-            return self._answered(account, import_id, ImportStatus.CANCELLED)
-        ref = ImportRef(account, import_id, record.etag or "")
-        self._tell_cancelled(ref, self._record(ref))
+            return self._answered(account, import_id, target)
+        if target is ImportStatus.CANCELLED:
+            ref = ImportRef(account, import_id, record.etag or "")
+            self._tell_cancelled(ref, self._record(ref))
         if token:
-            self._send(token, {"decision": "cancel"})
+            self._send(token, {"decision": decision})
         return self._record_of(account, import_id)
 
     def answer(self, account: str, import_id: str, answers: dict[str, str]) -> ImportRecord:
