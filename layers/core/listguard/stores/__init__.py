@@ -6,6 +6,10 @@ from listguard.stores.dynamo import ConditionFailedError, Table
 from listguard.stores.imports import RESULT_FIELDS, Claim, ImportStore, utc_now_iso
 from listguard.stores.notifications import NotificationStore
 
+# -- remediation --
+from listguard.stores.remediations import RemediationStore
+from listguard.stores.tombstones import DeleteOutcome, Tombstone, TombstoneStore
+
 __all__ = [
     "RESULT_FIELDS",
     "AccountSnapshot",
@@ -14,10 +18,14 @@ __all__ = [
     "ConditionFailedError",
     "ContactStore",
     "ContactWrite",
+    "DeleteOutcome",
     "ImportStamp",
     "ImportStore",
     "MergeTally",
     "NotificationStore",
+    "RemediationStore",
     "Table",
+    "Tombstone",
+    "TombstoneStore",
     "utc_now_iso",
 ]

@@ -1,0 +1,237 @@
+"""The delete on moto: the export is checked first, exactly the exported contacts go, each leaves a
+tombstone (the hashed address, the reason, the date: nothing else), and a retried chunk changes nothing."""
+
+from __future__ import annotations
+
+import pytest
+from functional_cloud import ACCOUNT
+from remediation_cloud import EXPORTS, RemediationCloud, people
+
+from listguard.domain import FlagStatus
+from listguard.domain.keys import TOMBSTONE_SK_PREFIX, account_pk, address_hash
+from listguard.domain.remediation import RemediationStatus
+from listguard.flows.remediation import lifecycle
+from listguard.flows.remediation.confirm import confirm_delete
+from listguard.stores import DeleteOutcome, TombstoneStore
+from listguard.stores.dynamo import Table
+
+
+def confirmed(world: RemediationCloud, count: int) -> str:
+    """A remediation of the account's declined contacts, exported and confirmed."""
+    rid = lifecycle.start(world.services, ACCOUNT, request_id="r-1").remediation_id
+    world.run_to_confirmation(rid)
+    confirm_delete(world.services, rid, count)
+    return rid
+
+
+def tombstone_items(world: RemediationCloud) -> list[dict[str, object]]:
+    return [item for item in world.cloud.items() if str(item["sk"]).startswith(TOMBSTONE_SK_PREFIX)]
+
+
+def test_exactly_the_exported_contacts_are_deleted_each_with_a_tombstone(
+    remediation: RemediationCloud,
+) -> None:
+    # Given 16 declined contacts (3 chunks), a sendable one and one of another account, confirmed
+    remediation.declined(people(16, city="Lyon"))
+    remediation.declined(people(1, first=50), flag=FlagStatus.NONE, import_id="own")
+    remediation.declined(people(1, first=60), account="other")
+    rid = confirmed(remediation, 16)
+
+    # When the export is checked and the delete runs chunk by chunk
+    remediation.step("verify_export", rid)
+    calls = remediation.loop("delete", rid)
+
+    # Then exactly the 16 are gone, the others stay, and the record counts them
+    assert calls == 3
+    assert set(remediation.cloud.contacts()) == {"person50@example.com"}
+    assert set(remediation.cloud.contacts("other")) == {"person60@example.com"}
+    record = remediation.record(rid)
+    assert record.status is RemediationStatus.CLEANING
+    assert (record.deleted.deleted, record.deleted.left_changed, record.deleted.already_gone) == (16, 0, 0)
+    # And each left a tombstone with its hashed address, the reason and the date, and nothing else
+    tombstones = tombstone_items(remediation)
+    assert len(tombstones) == 16
+    assert {str(t["address_hash"]) for t in tombstones} == {
+        address_hash(f"person{i}@example.com") for i in range(16)
+    }
+    for tombstone in tombstones:
+        assert set(tombstone) == {"pk", "sk", "type", "address_hash", "reason", "deleted_on"}
+        assert tombstone["pk"] == account_pk(ACCOUNT)
+        assert "@" not in str(tombstone) and "Lyon" not in str(tombstone)
+        assert str(tombstone["reason"]).startswith(f"declined contact deleted by remediation {rid}")
+    assert [
+        t.address_hash
+        for t in TombstoneStore(remediation.cloud.table).for_address(ACCOUNT, " Person3@Example.COM")
+    ] == [address_hash("person3@example.com")]
+
+
+def test_contacts_that_changed_since_the_export_are_left_and_reported(remediation: RemediationCloud) -> None:
+    # Given a confirmed remediation of 5 declined contacts
+    remediation.declined(people(5))
+    rid = confirmed(remediation, 5)
+    # When, after the export, one is imported again (new revision), one unsubscribes, one is gone
+    remediation.declined([("person1@example.com", {"name": "New name"})], import_id="again")
+    remediation.cloud.contact_store.blocklist(
+        ACCOUNT, "person2@example.com", now="2026-07-02", reason="unsub"
+    )
+    remediation.cloud.table.delete({"pk": account_pk(ACCOUNT), "sk": "CONTACT#person3@example.com"})
+    remediation.step("verify_export", rid)
+    remediation.loop("delete", rid)
+
+    # Then the changed ones are left as they are (the blocklisted one stays blocklisted), and counted
+    contacts = remediation.cloud.contacts()
+    assert set(contacts) == {"person1@example.com", "person2@example.com"}
+    assert contacts["person1@example.com"].attributes["name"] == "New name"
+    assert str(contacts["person2@example.com"].subscription_status) == "blocklisted"
+    deleted = remediation.record(rid).deleted
+    assert (deleted.deleted, deleted.left_changed, deleted.already_gone) == (2, 2, 1)
+    # And only the deleted ones have a tombstone
+    assert {str(t["address_hash"]) for t in tombstone_items(remediation)} == {
+        address_hash("person0@example.com"),
+        address_hash("person4@example.com"),
+    }
+
+
+def test_a_delete_chunk_run_again_changes_nothing_and_counts_each_contact_once(
+    remediation: RemediationCloud,
+) -> None:
+    # Given a confirmed remediation whose first delete chunk ran, but whose answer was lost
+    remediation.declined(people(10))
+    rid = confirmed(remediation, 10)
+    remediation.step("verify_export", rid)
+    before = remediation.record(rid)
+    remediation.step("delete", rid)
+    after_first = remediation.cloud.items()
+    remediation.store.transition(  # the record as if the first run's update had not landed
+        rid,
+        source={RemediationStatus.DELETING},
+        target=RemediationStatus.DELETING,
+        fields={"deleted": before.deleted.model_dump()},
+        now="2026-07-03",
+    )
+
+    # When the chunk runs again, then the rest
+    remediation.loop("delete", rid)
+
+    # Then every contact was deleted once, with one tombstone each, and counted once
+    deleted = remediation.record(rid).deleted
+    assert (deleted.deleted, deleted.left_changed, deleted.already_gone) == (10, 0, 0)
+    assert len(tombstone_items(remediation)) == 10
+    first_chunk = [item for item in after_first if str(item["sk"]).startswith(TOMBSTONE_SK_PREFIX)]
+    assert len(first_chunk) == 7 and all(item in tombstone_items(remediation) for item in first_chunk)
+
+
+def test_a_tombstone_without_its_delete_is_completed_or_taken_back(remediation: RemediationCloud) -> None:
+    # Given two contacts, and a delete that stopped after writing each one's tombstone
+    remediation.declined(people(2))
+    store = TombstoneStore(remediation.cloud.table)
+    table = remediation.cloud.table
+    for email in ("person0@example.com", "person1@example.com"):
+        _tombstone_only(table, email)
+    remediation.declined([("person1@example.com", {"name": "changed"})], import_id="again")  # person1 changed
+
+    # When the delete runs again
+    kept = store.delete_contact(
+        ACCOUNT, "person0@example.com", 1, remediation_id="rem-x", reason="r", deleted_on="d"
+    )
+    left = store.delete_contact(
+        ACCOUNT, "person1@example.com", 1, remediation_id="rem-x", reason="r", deleted_on="d"
+    )
+
+    # Then the unchanged one is deleted (its tombstone stays), the changed one is left (its tombstone goes)
+    assert (kept, left) == (DeleteOutcome.DELETED, DeleteOutcome.LEFT_CHANGED)
+    assert set(remediation.cloud.contacts()) == {"person1@example.com"}
+    assert [t.address_hash for t in store.for_address(ACCOUNT, "person0@example.com")] == [
+        address_hash("person0@example.com")
+    ]
+    assert list(store.for_address(ACCOUNT, "person1@example.com")) == []
+    # And a contact gone before the delete reached it leaves no tombstone
+    gone = store.delete_contact(
+        ACCOUNT, "nobody@example.com", 1, remediation_id="rem-x", reason="r", deleted_on="d"
+    )
+    assert gone is DeleteOutcome.ALREADY_GONE
+    assert list(store.for_address(ACCOUNT, "nobody@example.com")) == []
+
+
+def _tombstone_only(table: Table, email: str) -> None:
+    table.put(
+        {
+            "pk": account_pk(ACCOUNT),
+            "sk": f"{TOMBSTONE_SK_PREFIX}{address_hash(email)}#rem-x",
+            "type": "tombstone",
+            "address_hash": address_hash(email),
+            "reason": "r",
+            "deleted_on": "d",
+        }
+    )
+
+
+def test_nothing_is_deleted_when_the_export_is_gone(remediation: RemediationCloud) -> None:
+    # Given a confirmed remediation whose export's version was deleted
+    remediation.declined(people(4))
+    rid = confirmed(remediation, 4)
+    export = remediation.record(rid).export
+    assert export is not None
+    remediation.s3.delete_object(Bucket=EXPORTS, Key=export.key, VersionId=export.version_id)
+
+    # When the export is checked, Then the step fails with the reason, and every contact is still there
+    with pytest.raises(Exception, match="is gone: nothing more is deleted without it"):
+        remediation.step("verify_export", rid)
+    assert len(remediation.cloud.contacts()) == 4
+    # And the delete itself refuses to run without a checked export
+    with pytest.raises(Exception, match="the export was not checked; nothing deleted"):
+        remediation.step("delete", rid)
+    assert len(remediation.cloud.contacts()) == 4
+
+
+def test_nothing_is_deleted_when_the_export_does_not_hold_the_contacts_to_delete(
+    remediation: RemediationCloud,
+) -> None:
+    # Given a confirmed remediation whose record points at another version of the export's object
+    remediation.declined(people(4))
+    rid = confirmed(remediation, 4)
+    export = remediation.record(rid).export
+    assert export is not None
+    text = remediation.read(export.key, export.version_id)
+    other = remediation.s3.put_object(
+        Bucket=EXPORTS,
+        Key=export.key,
+        Body=text.replace("person2@example.com", "person9@example.com").encode(),
+    )
+    remediation.store.transition(
+        rid,
+        source={RemediationStatus.DELETING},
+        target=RemediationStatus.DELETING,
+        fields={"export": {**export.model_dump(), "version_id": other["VersionId"]}},
+        now="2026-07-03",
+    )
+
+    with pytest.raises(Exception, match="does not hold exactly the 4 contacts to delete"):
+        remediation.step("verify_export", rid)
+    assert len(remediation.cloud.contacts()) == 4
+
+
+def test_nothing_is_deleted_before_a_confirmation(remediation: RemediationCloud) -> None:
+    remediation.declined(people(3))
+    rid = lifecycle.start(remediation.services, ACCOUNT, request_id="r-1").remediation_id
+    remediation.run_to_confirmation(rid)
+
+    for step in ("verify_export", "delete"):
+        with pytest.raises(Exception, match="nothing is deleted without a confirmation"):
+            remediation.step(step, rid)
+    assert len(remediation.cloud.contacts()) == 3
+
+
+def test_a_blocklisted_contact_is_never_deleted_even_if_asked(remediation: RemediationCloud) -> None:
+    remediation.declined(people(1))
+    contact = remediation.cloud.contact_store.blocklist(
+        ACCOUNT, "person0@example.com", now="x", reason="unsub"
+    )
+
+    outcome = TombstoneStore(remediation.cloud.table).delete_contact(
+        ACCOUNT, contact.email_key, contact.rev, remediation_id="rem-x", reason="r", deleted_on="d"
+    )
+
+    assert outcome is DeleteOutcome.LEFT_CHANGED
+    assert set(remediation.cloud.contacts()) == {"person0@example.com"}
+    assert tombstone_items(remediation) == []  # and no tombstone was left behind
