@@ -12,7 +12,7 @@ from listguard.domain.keys import TOMBSTONE_SK_PREFIX, account_pk, address_hash
 from listguard.domain.remediation import RemediationStatus
 from listguard.flows.remediation import lifecycle
 from listguard.flows.remediation.confirm import confirm_delete
-from listguard.stores import DeleteOutcome, TombstoneStore
+from listguard.stores import DeleteOutcome, ExportedContact, TombstoneStore
 from listguard.stores.dynamo import Table
 
 
@@ -130,26 +130,23 @@ def test_a_tombstone_without_its_delete_is_completed_or_taken_back(remediation: 
         _tombstone_only(table, email)
     remediation.declined([("person1@example.com", {"name": "changed"})], import_id="again")  # person1 changed
 
-    # When the delete runs again
-    kept = store.delete_contact(
-        ACCOUNT, "person0@example.com", 1, remediation_id="rem-x", reason="r", deleted_on="d"
-    )
-    left = store.delete_contact(
-        ACCOUNT, "person1@example.com", 1, remediation_id="rem-x", reason="r", deleted_on="d"
+    # When the delete runs again (and reaches a contact deleted before, by someone else)
+    outcomes = store.delete_contacts(
+        ACCOUNT,
+        [ExportedContact(f"{name}@example.com", 1) for name in ("person0", "person1", "nobody")],
+        remediation_id="rem-x",
+        reason="r",
+        deleted_on="d",
     )
 
     # Then the unchanged one is deleted (its tombstone stays), the changed one is left (its tombstone goes)
-    assert (kept, left) == (DeleteOutcome.DELETED, DeleteOutcome.LEFT_CHANGED)
+    assert outcomes == [DeleteOutcome.DELETED, DeleteOutcome.LEFT_CHANGED, DeleteOutcome.ALREADY_GONE]
     assert set(remediation.cloud.contacts()) == {"person1@example.com"}
     assert [t.address_hash for t in store.for_address(ACCOUNT, "person0@example.com")] == [
         address_hash("person0@example.com")
     ]
+    # And neither the changed contact nor the one gone before keeps a tombstone
     assert list(store.for_address(ACCOUNT, "person1@example.com")) == []
-    # And a contact gone before the delete reached it leaves no tombstone
-    gone = store.delete_contact(
-        ACCOUNT, "nobody@example.com", 1, remediation_id="rem-x", reason="r", deleted_on="d"
-    )
-    assert gone is DeleteOutcome.ALREADY_GONE
     assert list(store.for_address(ACCOUNT, "nobody@example.com")) == []
 
 
@@ -228,10 +225,14 @@ def test_a_blocklisted_contact_is_never_deleted_even_if_asked(remediation: Remed
         ACCOUNT, "person0@example.com", now="x", reason="unsub"
     )
 
-    outcome = TombstoneStore(remediation.cloud.table).delete_contact(
-        ACCOUNT, contact.email_key, contact.rev, remediation_id="rem-x", reason="r", deleted_on="d"
+    outcomes = TombstoneStore(remediation.cloud.table).delete_contacts(
+        ACCOUNT,
+        [ExportedContact(contact.email_key, contact.rev)],
+        remediation_id="rem-x",
+        reason="r",
+        deleted_on="d",
     )
 
-    assert outcome is DeleteOutcome.LEFT_CHANGED
+    assert outcomes == [DeleteOutcome.LEFT_CHANGED]
     assert set(remediation.cloud.contacts()) == {"person0@example.com"}
     assert tombstone_items(remediation) == []  # and no tombstone was left behind

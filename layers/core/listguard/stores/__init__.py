@@ -8,7 +8,7 @@ from listguard.stores.notifications import NotificationStore
 
 # -- remediation --
 from listguard.stores.remediations import RemediationStore
-from listguard.stores.tombstones import DeleteOutcome, Tombstone, TombstoneStore
+from listguard.stores.tombstones import DeleteOutcome, ExportedContact, Tombstone, TombstoneStore
 
 __all__ = [
     "RESULT_FIELDS",
@@ -19,6 +19,7 @@ __all__ = [
     "ContactStore",
     "ContactWrite",
     "DeleteOutcome",
+    "ExportedContact",
     "ImportStamp",
     "ImportStore",
     "MergeTally",

@@ -3,24 +3,35 @@ contact that a remediation deleted. The SHA-256 of its normalised address, the r
 nothing else of the contact: no address, no name, no column it was imported with.
 
 A contact is deleted only if it is still exactly as exported (its revision), declined and subscribed.
-Its tombstone is written first, then the contact deleted; when the delete finds the contact changed
-(or gone), the tombstone is taken back. So a contact is never gone without its tombstone, and a crash
-anywhere leaves a state that the retry completes: the retry finds its own tombstone (written before)
-and either deletes the contact or takes the tombstone back. Two plain writes cost less than a
-transaction (4 write units with the contact's two index entries, instead of 6), and a transaction's
-atomicity is not needed for that.
+The tombstones of a batch of contacts are written first (BatchWriteItem, 25 a call), then each contact
+is deleted by a conditional DeleteItem; when it is found changed (or gone), its tombstone is taken back.
+So a contact is never gone without its tombstone, and a crash anywhere leaves a state that a retry
+completes: the retry reads which tombstones an earlier attempt wrote (BatchGetItem, 100 a call), and
+either deletes the contact or takes the tombstone back. Per contact that is one DeleteItem and a share
+of two batch calls, 2 write units (its tombstone, and the contact with its index entries: 3 when
+flagged), where a transaction per contact would cost two round trips' worth and twice the units.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from enum import StrEnum
+from itertools import batched
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from listguard.domain import keys
 from listguard.domain.vocabulary import FlagStatus, SubscriptionStatus
-from listguard.stores.dynamo import ConditionFailedError, Table, serialize
+from listguard.stores.dynamo import ConditionFailedError, Item, Table, UnprocessedKeysError, serialize
+
+#: BatchWriteItem takes at most 25 requests a call.
+BATCH_WRITE_LIMIT = 25
+MAX_BATCH_ATTEMPTS = 8
 
 
 class DeleteOutcome(StrEnum):
@@ -39,57 +50,111 @@ class Tombstone(BaseModel):
     deleted_on: str
 
 
-class TombstoneStore:
-    def __init__(self, table: Table) -> None:
-        self._table = table
+@dataclass(frozen=True)
+class ExportedContact:
+    """A contact as the export holds it: its identity and the revision it had."""
 
-    def delete_contact(
+    email_key: str
+    revision: int | None
+
+
+class TombstoneStore:
+    def __init__(self, table: Table, *, sleep: Callable[[float], None] = time.sleep) -> None:
+        self._table = table
+        self._sleep = sleep
+
+    def delete_contacts(
         self,
         account: str,
-        email_key: str,
-        revision: int | None,
+        contacts: Sequence[ExportedContact],
         *,
         remediation_id: str,
         reason: str,
         deleted_on: str,
-    ) -> DeleteOutcome:
-        """Delete the contact if it is still exactly as exported, leaving its tombstone (safe to repeat)."""
-        contact_key = {"pk": keys.account_pk(account), "sk": keys.contact_sk(email_key)}
-        hashed = keys.address_hash(email_key)
-        tombstone_key = {"pk": keys.account_pk(account), "sk": keys.tombstone_sk(hashed, remediation_id)}
-        before = self._table.client.put_item(
-            TableName=self._table.name,
-            Item=serialize(
+        threads: int = 1,
+    ) -> list[DeleteOutcome]:
+        """Delete each contact that is still exactly as exported, leaving its tombstone (safe to repeat).
+        The outcomes come in the order of ``contacts``."""
+        tombstones = [self._tombstone_key(account, c.email_key, remediation_id) for c in contacts]
+        # The tombstones an earlier attempt wrote: their contacts, if gone, were deleted by that attempt.
+        written_before = {item["sk"] for item in self._table.batch_get(tombstones, projection=("pk", "sk"))}
+        self._batch_write(
+            [
                 {
-                    **tombstone_key,
-                    "type": "tombstone",
-                    "address_hash": hashed,
-                    "reason": reason,
-                    "deleted_on": deleted_on,
+                    "PutRequest": {
+                        "Item": serialize(
+                            {
+                                **key,
+                                "type": "tombstone",
+                                "address_hash": keys.address_hash(contact.email_key),
+                                "reason": reason,
+                                "deleted_on": deleted_on,
+                            }
+                        )
+                    }
                 }
-            ),
-            ReturnValues="ALL_OLD",
+                for contact, key in zip(contacts, tombstones, strict=True)
+                if key["sk"] not in written_before
+            ]
         )
-        written_before = "Attributes" in before  # by an earlier attempt of this remediation
-        unchanged = "#rev = :rev" if revision is not None else "attribute_not_exists(#rev)"
+
+        def delete(pair: tuple[ExportedContact, dict[str, str]]) -> DeleteOutcome:
+            contact, tombstone = pair
+            return self._delete_one(account, contact, tombstone["sk"] in written_before)
+
+        with ThreadPoolExecutor(max(1, threads), thread_name_prefix="delete") as pool:
+            outcomes = list(pool.map(delete, zip(contacts, tombstones, strict=True)))
+        # Not deleted by this remediation: no tombstone.
+        self._batch_write(
+            [
+                {"DeleteRequest": {"Key": serialize(key)}}
+                for key, outcome in zip(tombstones, outcomes, strict=True)
+                if outcome is not DeleteOutcome.DELETED
+            ]
+        )
+        return outcomes
+
+    def _delete_one(self, account: str, contact: ExportedContact, written_before: bool) -> DeleteOutcome:
+        unchanged = "#rev = :rev" if contact.revision is not None else "attribute_not_exists(#rev)"
         try:
             self._table.delete(
-                contact_key,
+                {"pk": keys.account_pk(account), "sk": keys.contact_sk(contact.email_key)},
                 # A blocklisted contact is never deleted, nor one whose flag or data changed since the export.
                 condition=f"{unchanged} AND #flag = :declined AND #sub = :subscribed",
                 names={"#rev": "rev", "#flag": "flag_status", "#sub": "subscription_status"},
                 values={
                     ":declined": str(FlagStatus.DECLINED),
                     ":subscribed": str(SubscriptionStatus.SUBSCRIBED),
-                    **({":rev": revision} if revision is not None else {}),
+                    **({":rev": contact.revision} if contact.revision is not None else {}),
                 },
             )
         except ConditionFailedError as refused:
-            if refused.current is None and written_before:
-                return DeleteOutcome.DELETED  # an earlier attempt deleted it after writing the tombstone
-            self._table.delete(tombstone_key)  # not deleted by this remediation: no tombstone
-            return DeleteOutcome.ALREADY_GONE if refused.current is None else DeleteOutcome.LEFT_CHANGED
+            if refused.current is not None:
+                return DeleteOutcome.LEFT_CHANGED
+            # Gone: an earlier attempt deleted it after writing its tombstone, or someone else did.
+            return DeleteOutcome.DELETED if written_before else DeleteOutcome.ALREADY_GONE
         return DeleteOutcome.DELETED
+
+    def _batch_write(self, requests: list[dict[str, Any]]) -> None:
+        """BatchWriteItem, 25 requests a call; what DynamoDB leaves unprocessed (throttling) is sent again
+        with exponential backoff (full jitter)."""
+        for batch in batched(requests, BATCH_WRITE_LIMIT):
+            pending: list[dict[str, Any]] = list(batch)
+            for attempt in range(MAX_BATCH_ATTEMPTS):
+                response = self._table.client.batch_write_item(RequestItems={self._table.name: pending})
+                pending = response.get("UnprocessedItems", {}).get(self._table.name, [])
+                if not pending:
+                    break
+                self._sleep(random.uniform(0, min(5.0, 0.05 * 2 ** (attempt + 1))))
+            else:
+                raise UnprocessedKeysError(f"{len(pending)} tombstone writes still unprocessed")
+
+    @staticmethod
+    def _tombstone_key(account: str, email_key: str, remediation_id: str) -> Item:
+        return {
+            "pk": keys.account_pk(account),
+            "sk": keys.tombstone_sk(keys.address_hash(email_key), remediation_id),
+        }
 
     def for_address(self, account: str, address: str) -> Iterator[Tombstone]:
         """The tombstones an address left in this account (one per remediation that deleted it)."""

@@ -18,7 +18,6 @@ import csv
 import io
 import itertools
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -30,7 +29,7 @@ from listguard.flows.remediation.export import LISTGUARD_PREFIX
 from listguard.flows.remediation.objects import HashingReader, open_version, read_jsonl_gz
 from listguard.flows.remediation.record import StepRef, current
 from listguard.flows.remediation.services import Services
-from listguard.stores import DeleteOutcome
+from listguard.stores import DeleteOutcome, ExportedContact
 
 MISSING = frozenset({"NoSuchKey", "NoSuchVersion", "404", "NotFound", "InvalidArgument"})
 REASON = "declined contact deleted by remediation {remediation_id} after its export {export_id} was confirmed"
@@ -94,24 +93,20 @@ def delete(services: Services, ref: StepRef) -> dict[str, Any]:
     index = tally.next_chunk
     outcomes: Counter[DeleteOutcome] = Counter()
     if index < len(record.segment_chunks):
-        chunk = record.segment_chunks[index]
-        contacts = read_jsonl_gz(services.s3, services.snapshot_bucket, chunk.key)
-        reason = REASON.format(remediation_id=record.remediation_id, export_id=export.export_id)
-        deleted_on = services.clock().date().isoformat()
-        tombstones = services.tombstones
-
-        def delete_one(contact: dict[str, Any]) -> DeleteOutcome:
-            return tombstones.delete_contact(
+        exported = [
+            ExportedContact(str(c["email_key"]), None if c.get("rev") is None else int(c["rev"]))
+            for c in read_jsonl_gz(services.s3, services.snapshot_bucket, record.segment_chunks[index].key)
+        ]
+        outcomes.update(
+            services.tombstones.delete_contacts(
                 record.account,
-                str(contact["email_key"]),
-                None if contact.get("rev") is None else int(contact["rev"]),
+                exported,
                 remediation_id=record.remediation_id,
-                reason=reason,
-                deleted_on=deleted_on,
+                reason=REASON.format(remediation_id=record.remediation_id, export_id=export.export_id),
+                deleted_on=services.clock().date().isoformat(),
+                threads=services.delete_threads,
             )
-
-        with ThreadPoolExecutor(services.delete_threads, thread_name_prefix="delete") as pool:
-            outcomes.update(pool.map(delete_one, contacts))
+        )
     after = DeleteTally(
         next_chunk=index + 1,
         deleted=tally.deleted + outcomes[DeleteOutcome.DELETED],
