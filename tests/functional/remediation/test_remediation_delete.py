@@ -3,6 +3,8 @@ tombstone (the hashed address, the reason, the date: nothing else), and a retrie
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from functional_cloud import ACCOUNT
 from remediation_cloud import EXPORTS, RemediationCloud, people
@@ -69,11 +71,13 @@ def test_contacts_that_changed_since_the_export_are_left_and_reported(remediatio
     # Given a confirmed remediation of 5 declined contacts
     remediation.declined(people(5))
     rid = confirmed(remediation, 5)
-    # When, after the export, one is imported again (new revision), one unsubscribes, one is gone
+    # When, after the export, one is imported again (new revision), one unsubscribes, and another
+    # remediation deletes one
     remediation.declined([("person1@example.com", {"name": "New name"})], import_id="again")
     remediation.cloud.contact_store.blocklist(
         ACCOUNT, "person2@example.com", now="2026-07-02", reason="unsub"
     )
+    _tombstone_only(remediation.cloud.table, "person3@example.com", "rem-other")  # another remediation's
     remediation.cloud.table.delete({"pk": account_pk(ACCOUNT), "sk": "CONTACT#person3@example.com"})
     remediation.step("verify_export", rid)
     remediation.loop("delete", rid)
@@ -85,8 +89,8 @@ def test_contacts_that_changed_since_the_export_are_left_and_reported(remediatio
     assert str(contacts["person2@example.com"].subscription_status) == "blocklisted"
     deleted = remediation.record(rid).deleted
     assert (deleted.deleted, deleted.left_changed, deleted.already_gone) == (2, 2, 1)
-    # And only the deleted ones have a tombstone
-    assert {str(t["address_hash"]) for t in tombstone_items(remediation)} == {
+    # And only the deleted ones have a tombstone of this remediation
+    assert {str(t["address_hash"]) for t in tombstone_items(remediation) if str(t["sk"]).endswith(rid)} == {
         address_hash("person0@example.com"),
         address_hash("person4@example.com"),
     }
@@ -122,39 +126,88 @@ def test_a_delete_chunk_run_again_changes_nothing_and_counts_each_contact_once(
 
 
 def test_a_tombstone_without_its_delete_is_completed_or_taken_back(remediation: RemediationCloud) -> None:
-    # Given two contacts, and a delete that stopped after writing each one's tombstone
-    remediation.declined(people(2))
+    # Given three contacts, and a delete that stopped after writing their tombstones; then one changed,
+    # and another remediation deleted one
+    remediation.declined(people(3))
     store = TombstoneStore(remediation.cloud.table)
     table = remediation.cloud.table
-    for email in ("person0@example.com", "person1@example.com"):
-        _tombstone_only(table, email)
-    remediation.declined([("person1@example.com", {"name": "changed"})], import_id="again")  # person1 changed
+    for i in range(3):
+        _tombstone_only(table, f"person{i}@example.com")
+    remediation.declined([("person1@example.com", {"name": "changed"})], import_id="again")
+    _tombstone_only(table, "person2@example.com", "rem-other")
+    table.delete({"pk": account_pk(ACCOUNT), "sk": "CONTACT#person2@example.com"})
 
-    # When the delete runs again (and reaches a contact deleted before, by someone else)
+    # When the delete runs again
     outcomes = store.delete_contacts(
         ACCOUNT,
-        [ExportedContact(f"{name}@example.com", 1) for name in ("person0", "person1", "nobody")],
+        [ExportedContact(f"person{i}@example.com", 1) for i in range(3)],
         remediation_id="rem-x",
         reason="r",
         deleted_on="d",
     )
 
-    # Then the unchanged one is deleted (its tombstone stays), the changed one is left (its tombstone goes)
+    # Then the unchanged one is deleted (its tombstone stays), the changed one is left (its tombstone
+    # goes), and the one the other remediation deleted keeps only that one's tombstone
     assert outcomes == [DeleteOutcome.DELETED, DeleteOutcome.LEFT_CHANGED, DeleteOutcome.ALREADY_GONE]
     assert set(remediation.cloud.contacts()) == {"person1@example.com"}
-    assert [t.address_hash for t in store.for_address(ACCOUNT, "person0@example.com")] == [
-        address_hash("person0@example.com")
-    ]
-    # And neither the changed contact nor the one gone before keeps a tombstone
-    assert list(store.for_address(ACCOUNT, "person1@example.com")) == []
-    assert list(store.for_address(ACCOUNT, "nobody@example.com")) == []
+    assert _remediations_of(table, "person0@example.com") == ["rem-x"]
+    assert _remediations_of(table, "person1@example.com") == []
+    assert _remediations_of(table, "person2@example.com") == ["rem-other"]
 
 
-def _tombstone_only(table: Table, email: str) -> None:
+def test_a_delete_whose_answer_was_lost_keeps_its_tombstone(remediation: RemediationCloud) -> None:
+    # Given a contact, and a DynamoDB whose answer to the first delete is lost (the client tries again)
+    remediation.declined(people(1))
+    losing = Table(_LosingFirstDelete(remediation.cloud.dynamodb), remediation.cloud.table.name)
+
+    outcomes = TombstoneStore(losing).delete_contacts(
+        ACCOUNT,
+        [ExportedContact("person0@example.com", 1)],
+        remediation_id="rem-x",
+        reason="r",
+        deleted_on="d",
+    )
+
+    # Then the contact counts as deleted, once, and its tombstone stays
+    assert outcomes == [DeleteOutcome.DELETED]
+    assert remediation.cloud.contacts() == {}
+    assert _remediations_of(remediation.cloud.table, "person0@example.com") == ["rem-x"]
+
+
+class _LosingFirstDelete:
+    """A DynamoDB client whose first DeleteItem takes effect and whose answer is lost: the retry's
+    answer (the contact is gone) is what the caller sees, as botocore's retry would make it."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._lost = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def delete_item(self, **kwargs: Any) -> Any:
+        if not self._lost:
+            self._lost = True
+            self._client.delete_item(**kwargs)
+        return self._client.delete_item(**kwargs)
+
+
+def _remediations_of(table: Table, email: str) -> list[str]:
+    """The remediations whose tombstone an address has (the last part of each tombstone's key)."""
+    return sorted(
+        str(item["sk"]).rsplit("#", 1)[-1]
+        for item in table.query(
+            "pk = :pk AND begins_with(sk, :p)",
+            {":pk": account_pk(ACCOUNT), ":p": f"{TOMBSTONE_SK_PREFIX}{address_hash(email)}#"},
+        )
+    )
+
+
+def _tombstone_only(table: Table, email: str, remediation_id: str = "rem-x") -> None:
     table.put(
         {
             "pk": account_pk(ACCOUNT),
-            "sk": f"{TOMBSTONE_SK_PREFIX}{address_hash(email)}#rem-x",
+            "sk": f"{TOMBSTONE_SK_PREFIX}{address_hash(email)}#{remediation_id}",
             "type": "tombstone",
             "address_hash": address_hash(email),
             "reason": "r",

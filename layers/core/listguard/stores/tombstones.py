@@ -4,12 +4,14 @@ nothing else of the contact: no address, no name, no column it was imported with
 
 A contact is deleted only if it is still exactly as exported (its revision), declined and subscribed.
 The tombstones of a batch of contacts are written first (BatchWriteItem, 25 a call), then each contact
-is deleted by a conditional DeleteItem; when it is found changed (or gone), its tombstone is taken back.
-So a contact is never gone without its tombstone, and a crash anywhere leaves a state that a retry
-completes: the retry reads which tombstones an earlier attempt wrote (BatchGetItem, 100 a call), and
-either deletes the contact or takes the tombstone back. Per contact that is one DeleteItem and a share
-of two batch calls, 2 write units (its tombstone, and the contact with its index entries: 3 when
-flagged), where a transaction per contact would cost two round trips' worth and twice the units.
+is deleted by a conditional DeleteItem; a contact found changed keeps no tombstone (it is taken back).
+So a contact is never gone without its tombstone, and whatever fails (a lost request, a lost answer,
+a crash), running the same batch again completes it: the tombstones an earlier attempt wrote are read
+back (BatchGetItem, 100 a call) and kept, and a contact found gone was deleted by this remediation unless
+another remediation's tombstone says that one did.
+
+Per contact: one DeleteItem and a share of two batch calls, 4 write units (the tombstone, the contact
+and its two index entries). A transaction per contact would take 6, for an atomicity this does not need.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ class DeleteOutcome(StrEnum):
     DELETED = "deleted"
     #: The contact changed since the export (its revision, flag or subscription): left as it is.
     LEFT_CHANGED = "left_changed"
-    #: No such contact any more, deleted by someone else.
+    #: Deleted by another remediation before this one reached it (its tombstone says so).
     ALREADY_GONE = "already_gone"
 
 
@@ -76,7 +78,7 @@ class TombstoneStore:
         """Delete each contact that is still exactly as exported, leaving its tombstone (safe to repeat).
         The outcomes come in the order of ``contacts``."""
         tombstones = [self._tombstone_key(account, c.email_key, remediation_id) for c in contacts]
-        # The tombstones an earlier attempt wrote: their contacts, if gone, were deleted by that attempt.
+        # The tombstones an earlier attempt wrote stay as they are (their date is the delete's).
         written_before = {item["sk"] for item in self._table.batch_get(tombstones, projection=("pk", "sk"))}
         self._batch_write(
             [
@@ -98,12 +100,11 @@ class TombstoneStore:
             ]
         )
 
-        def delete(pair: tuple[ExportedContact, dict[str, str]]) -> DeleteOutcome:
-            contact, tombstone = pair
-            return self._delete_one(account, contact, tombstone["sk"] in written_before)
+        def delete(contact: ExportedContact) -> DeleteOutcome:
+            return self._delete_one(account, contact, remediation_id)
 
         with ThreadPoolExecutor(max(1, threads), thread_name_prefix="delete") as pool:
-            outcomes = list(pool.map(delete, zip(contacts, tombstones, strict=True)))
+            outcomes = list(pool.map(delete, contacts))
         # Not deleted by this remediation: no tombstone.
         self._batch_write(
             [
@@ -114,7 +115,7 @@ class TombstoneStore:
         )
         return outcomes
 
-    def _delete_one(self, account: str, contact: ExportedContact, written_before: bool) -> DeleteOutcome:
+    def _delete_one(self, account: str, contact: ExportedContact, remediation_id: str) -> DeleteOutcome:
         unchanged = "#rev = :rev" if contact.revision is not None else "attribute_not_exists(#rev)"
         try:
             self._table.delete(
@@ -131,9 +132,26 @@ class TombstoneStore:
         except ConditionFailedError as refused:
             if refused.current is not None:
                 return DeleteOutcome.LEFT_CHANGED
-            # Gone: an earlier attempt deleted it after writing its tombstone, or someone else did.
-            return DeleteOutcome.DELETED if written_before else DeleteOutcome.ALREADY_GONE
+            # Gone. Only a remediation deletes contacts, and it leaves a tombstone (and takes back the
+            # one of a contact it finds gone): another remediation's means that one deleted it. Otherwise
+            # this one did (an earlier attempt, or this very delete, whose answer was lost and whose retry
+            # found the contact gone), and its tombstone stays.
+            if self._deleted_by_another(account, contact.email_key, remediation_id):
+                return DeleteOutcome.ALREADY_GONE
+            return DeleteOutcome.DELETED
         return DeleteOutcome.DELETED
+
+    def _deleted_by_another(self, account: str, email_key: str, remediation_id: str) -> bool:
+        prefix = f"{keys.TOMBSTONE_SK_PREFIX}{keys.address_hash(email_key)}#"
+        return any(
+            not str(item["sk"]).endswith(f"#{remediation_id}")
+            for item in self._table.query(
+                "pk = :pk AND begins_with(sk, :prefix)",
+                {":pk": keys.account_pk(account), ":prefix": prefix},
+                projection=("sk",),
+                consistent=True,
+            )
+        )
 
     def _batch_write(self, requests: list[dict[str, Any]]) -> None:
         """BatchWriteItem, 25 requests a call; what DynamoDB leaves unprocessed (throttling) is sent again

@@ -25,6 +25,8 @@ from listguard.flows.remediation.services import Services
 from listguard.stores.requeue_marks import campaign_exists, check_campaign_id
 
 SEPARATOR_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+#: An execution in one of these states runs no step any more.
+ENDED_WITHOUT_FINISHING = frozenset({"FAILED", "ABORTED", "TIMED_OUT"})
 
 
 def start(
@@ -85,20 +87,21 @@ def start(
 def retry(services: Services, remediation_id: str) -> Remediation:
     """A failed remediation's next attempt: a new execution resumes where the failed one stopped."""
     record = _get(services, remediation_id)
-    if record.status is not RemediationStatus.FAILED:
-        if record.status is RemediationStatus.STARTED:
-            _start_execution(services, record)
-            return record
-        if record.status.final:
-            raise RemediationError(
-                f"remediation {remediation_id} is {record.status}: there is nothing to retry"
-            )
+    if record.status is RemediationStatus.STARTED:
+        _start_execution(services, record)  # its execution may never have started
+        return record
+    if record.status is RemediationStatus.FAILED:
+        resume = record.resume_status or RemediationStatus.STARTED
+    elif record.status.final:
+        raise RemediationError(f"remediation {remediation_id} is {record.status}: there is nothing to retry")
+    elif execution_status(services, record) in ENDED_WITHOUT_FINISHING:
+        resume = record.status  # its execution ended without saying so (aborted, say): resume right here
+    else:
         return record  # running (a retry landed already)
     attempt = record.attempt + 1
-    resume = record.resume_status or RemediationStatus.STARTED
     services.remediations.transition(
         remediation_id,
-        source={RemediationStatus.FAILED},
+        source={record.status},
         target=resume,
         attempt=record.attempt,
         fields={
@@ -109,7 +112,7 @@ def retry(services: Services, remediation_id: str) -> Remediation:
         now=services.now(),
     )
     record = _get(services, remediation_id)
-    if record.status is not RemediationStatus.FAILED:
+    if record.attempt == attempt:  # this retry landed, or another one for the same attempt did
         _start_execution(services, record)
     return record
 

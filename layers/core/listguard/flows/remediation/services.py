@@ -6,6 +6,7 @@ builds it from the stack it points at; tests build it on moto.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -120,11 +121,17 @@ def make_notifier(table: Table, *, sesv2: Any, sns: Any, topic_arn: str, sender:
     )
 
 
-def services_from_settings() -> Services:
-    """The services of a deployed function, from its environment."""
+@functools.cache
+def _presigner() -> Any:
+    """An S3 client that signs with SigV4 (made once per process: a client takes tens of ms to make)."""
     import boto3
     from botocore.config import Config
 
+    return boto3.client("s3", config=Config(signature_version="s3v4"))
+
+
+def services_from_settings() -> Services:
+    """The services of a deployed function, from its environment."""
     from listguard.aws import aws_clients
 
     settings = RemediationSettings()  # type: ignore[call-arg]  # fields come from the environment
@@ -133,7 +140,7 @@ def services_from_settings() -> Services:
     return Services(
         s3=clients.s3,
         sfn=clients.sfn,
-        presigner=boto3.client("s3", config=Config(signature_version="s3v4")),
+        presigner=_presigner(),
         table=table,
         notifier=make_notifier(
             table,
