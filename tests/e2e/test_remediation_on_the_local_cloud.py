@@ -137,6 +137,8 @@ def test_a_declined_list_is_exported_deleted_cleaned_and_reimported(
         "count": 40,
     }
     assert shown["export"]["rows"] == 40 and shown["execution_status"] == "RUNNING"
+    text = " ".join(CliRunner().invoke(app, ["remediate", "show", rid]).stdout.split())  # unwrapped
+    assert f"to delete them: listguard remediate confirm-delete {rid} --count 40" in text
     assert events()[0] == "export_ready"
     export = listguard("exports", "download", shown["export"]["export_id"], "--to", str(tmp_path))
     rows = list(csv.DictReader(io.StringIO(Path(export["path"]).read_text("utf-8-sig")), delimiter=";"))
