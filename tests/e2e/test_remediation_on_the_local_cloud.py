@@ -213,6 +213,7 @@ def test_a_missing_export_deletes_nothing_and_the_customer_is_told(cloud: LocalC
     assert "is gone: nothing more is deleted without it" in failed["error"]
     assert len(listguard("contacts", "list", "--account", ACCOUNT)) == 9
     assert events()[0] == "remediation_failed"
+    assert "has no clean list yet" in refused("exports", "download", rid, "--clean", "--to", "/tmp")
 
 
 def test_blocklisted_contacts_are_never_exported_nor_deleted(cloud: LocalCloud) -> None:

@@ -58,7 +58,12 @@ def download(
         if not path.parent.is_dir():
             raise CommandError(f"{path.parent}: no such directory")
         # Streamed to disk (ranged GETs for a large file), then checked against what the export recorded.
-        services.s3.download_file(services.exports_bucket, key, str(path), ExtraArgs={"VersionId": version})
+        try:
+            services.s3.download_file(
+                services.exports_bucket, key, str(path), ExtraArgs={"VersionId": version}
+            )
+        except OSError as error:
+            raise CommandError(f"{path}: cannot write it ({error.strerror or error})") from None
         digest = _sha256(path)
         if expected_sha256 and digest != expected_sha256:
             raise CommandError(f"{path}: the download does not match the export (SHA-256 differs); try again")

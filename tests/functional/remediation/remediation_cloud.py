@@ -14,7 +14,7 @@ from harness import ROOT, run_handler
 
 from listguard.domain import FlagStatus
 from listguard.domain.remediation import Remediation
-from listguard.flows.remediation import Services, StepRef
+from listguard.flows.remediation import Services
 from listguard.flows.remediation.services import make_notifier
 from listguard.stores import ContactWrite, ImportStamp, RemediationStore
 from listguard.verification import Verdict
@@ -145,7 +145,3 @@ def people(
     count: int, *, first: int = 0, domain: str = "example.com", **columns: str
 ) -> list[tuple[str, dict[str, str]]]:
     return [(f"person{i}@{domain}", {"name": f"Person {i}", **columns}) for i in range(first, first + count)]
-
-
-def ref(record: Remediation) -> StepRef:
-    return StepRef(record.remediation_id, record.attempt)
