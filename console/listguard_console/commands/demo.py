@@ -4,8 +4,8 @@ An account imports its own list (a check is required: the customer continues, th
 then a bought list (declined: its contacts are flagged and the customer is told how to clean up), which
 it then remediates (export, a delete confirmed by typing the count, the clean list reimported and
 validated), then a borderline list (an operator reviews it, with the customer's answers). Every email
-the customer receives is printed as they would read it. Everything runs through the deployed functions and the
-import state machine, driven by the same calls as the console's commands.
+the customer receives is printed as they would read it. Everything runs through the deployed functions
+and state machines, driven by the same calls as the console's commands.
 """
 
 from __future__ import annotations
@@ -24,7 +24,11 @@ from ..errors import CommandError, load_policy, one_line_errors
 from ..sample_data import BORDERLINE, BOUGHT, CLEAN, contact_list
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from listguard.domain import ImportRecord
+    from listguard.domain.remediation import Remediation
+    from listguard.flows.remediation import Services
     from listguard.verification import Policy
 
     from ..stack import Stack
@@ -254,7 +258,9 @@ class _Demo:
             size = self.cloud.client("s3").head_object(Bucket=self.stack.output("ImportsBucketName"), Key=key)
             self._follow(record.reimport_import_id, int(size["ContentLength"]), None)
 
-    def _remediation(self, services: Any, rid: str, done: Any, timeout: float = 60.0) -> Any:
+    def _remediation(
+        self, services: Services, rid: str, done: Callable[[Remediation], bool], timeout: float = 60.0
+    ) -> Remediation:
         """The remediation once the state machine got it where ``done`` says (and has told the customer)."""
         deadline = time.monotonic() + timeout
         while True:
@@ -265,7 +271,7 @@ class _Demo:
                 raise CommandError(f"remediation {rid} did not get there in {timeout:.0f} s on the local AWS")
             time.sleep(0.05)
 
-    def _told_remediation(self, record: Any) -> bool:
+    def _told_remediation(self, record: Remediation) -> bool:
         expected = {
             "awaiting_confirmation": "export_ready",
             "done": "remediation_finished",
@@ -436,8 +442,9 @@ class _Story:
         body = text.split("\n-- \n")[0].strip()
         self.console.print(Panel(body, title=heading, title_align="left", border_style="dim", padding=(0, 1)))
 
-    def exported(self, record: Any, seconds: float) -> None:
+    def exported(self, record: Remediation, seconds: float) -> None:
         export = record.export
+        assert export is not None
         self.console.print(
             "   the remediation state machine reads the segment (declined AND subscribed, from the sparse "
             f"flag index) in {len(record.segment_chunks)} chunk(s) and writes the export ({seconds:.1f} s):"
@@ -455,10 +462,11 @@ class _Story:
     def refused(self, message: str) -> None:
         self.console.print(f"   [red]error:[/] {message}")
 
-    def remediated(self, record: Any, seconds: float) -> None:
+    def remediated(self, record: Remediation, seconds: float) -> None:
         from rich.table import Table
 
         deleted, clean = record.deleted, record.clean
+        assert clean is not None
         self.console.print(
             "   export checked (version, SHA-256, one row per contact), then deleted in "
             f"{len(record.segment_chunks)} chunk(s) ({seconds:.1f} s): [bold]{deleted.deleted:,}[/] "

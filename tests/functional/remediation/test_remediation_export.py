@@ -14,7 +14,7 @@ from remediation_cloud import CHUNK, RemediationCloud, people
 
 from listguard.domain import EventType, FlagStatus
 from listguard.domain.keys import remediation_id_for
-from listguard.domain.remediation import RemediationStatus
+from listguard.domain.remediation import RemediationStatus, SegmentChunk
 from listguard.flows.remediation import RemediationError, lifecycle
 from listguard.flows.remediation.confirm import confirm_delete
 from listguard.stores import NotificationStore
@@ -218,3 +218,30 @@ def test_an_answer_that_lands_as_the_wait_times_out_wins(remediation: Remediatio
 
     assert remediation.step("confirmation_timed_out", rid) == {"decision": "delete"}
     assert remediation.record(rid).status is RemediationStatus.DELETING
+
+
+def test_two_invocations_reading_the_same_chunk_record_it_once(remediation: RemediationCloud) -> None:
+    # Given a remediation whose first segment chunk was read and recorded by one invocation
+    remediation.declined(people(10))
+    rid = start(remediation)
+    remediation.step("begin", rid)
+    remediation.step("segment", rid)
+    first = remediation.record(rid)
+
+    # When a second invocation, that read the same pages from the same place, records its own chunk
+    recorded = remediation.store.record_segment_chunk(
+        rid,
+        attempt=1,
+        index=0,
+        chunk=SegmentChunk(key="work/remediations/acme/other.jsonl.gz", contacts=CHUNK),
+        previous_cursor=None,
+        cursor="{}",
+        count=CHUNK,
+        now="2026-11-30",
+    )
+
+    # Then it is refused: the record keeps the first one's chunk, and the segment goes on from there
+    assert recorded is False
+    assert remediation.record(rid).segment_chunks == first.segment_chunks
+    remediation.loop("segment", rid)
+    assert remediation.record(rid).count == 10

@@ -183,9 +183,3 @@ class TombstoneStore:
             consistent=True,
         ):
             yield Tombstone.model_validate(item)
-
-    def count(self, account: str) -> int:
-        return self._table.count(
-            "pk = :pk AND begins_with(sk, :prefix)",
-            {":pk": keys.account_pk(account), ":prefix": keys.TOMBSTONE_SK_PREFIX},
-        )

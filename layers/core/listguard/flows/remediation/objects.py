@@ -16,7 +16,7 @@ import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import IO, Any
+from typing import Any
 
 #: S3's smallest part (but the last) is 5 MiB; 8 MiB is what the AWS CLI uses.
 DEFAULT_PART_SIZE = 8 * 1024 * 1024
@@ -131,11 +131,6 @@ class S3TextSink:
 def open_version(s3: Any, bucket: str, key: str, version_id: str) -> Any:
     """The body of one version of an object (a stream), or the service's NoSuchKey/NoSuchVersion error."""
     return s3.get_object(Bucket=bucket, Key=key, VersionId=version_id)["Body"]
-
-
-def text_lines(body: Any) -> IO[str]:
-    """A UTF-8 text stream over an object's body, as ``csv.reader`` wants it (a BOM is skipped)."""
-    return io.TextIOWrapper(body, encoding="utf-8-sig", newline="")
 
 
 class HashingReader(io.RawIOBase):
