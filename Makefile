@@ -18,6 +18,7 @@ help:
 	@echo "make demo   - run the main story on the local AWS (in-process moto, built from infra/template.yaml)"
 	@echo "make test   - lint, type-check and run every test"
 	@echo "make bench  - benchmarks: verification speed and memory against the baseline"
+	@echo "make bench-remediation - a remediation's cost per contact, and the arithmetic of a 1 M segment"
 	@echo "make serve  - run the local AWS as a server on :4566"
 	@echo "make tools  - install checkov and SAM CLI in their own environments under .tools/ (make test does)"
 	@echo "make refresh-lists - regenerate the verdict lists from the pinned packages (offline; FETCH=1 downloads a new npm pin)"
@@ -57,6 +58,11 @@ test-fast: venv
 # Both run whatever the first says; make fails if either goal fails.
 bench: venv
 	status=0; $(BIN)/python bench/run.py || status=1; $(BIN)/python bench/imports.py || status=1; exit $$status
+
+# The remediation: each step's CPU per contact, measured, and the arithmetic of a 1 M segment.
+.PHONY: bench-remediation
+bench-remediation: venv
+	$(BIN)/python bench/remediation.py
 
 demo: venv
 	$(BIN)/listguard demo

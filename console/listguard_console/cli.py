@@ -5,6 +5,8 @@ from __future__ import annotations
 import typer
 
 from .commands import accounts, contacts, demo, imports, local, notifications, reviews, verify
+from .commands import exports as exports_commands
+from .commands import remediate as remediate_commands
 
 app = typer.Typer(
     name="listguard",
@@ -21,6 +23,8 @@ app.add_typer(contacts.app, name="contacts")
 app.add_typer(notifications.app, name="notifications")
 app.add_typer(accounts.app, name="accounts")
 app.add_typer(local.app, name="local")
+app.add_typer(remediate_commands.app, name="remediate")
+app.add_typer(exports_commands.app, name="exports")
 
 
 def main() -> None:

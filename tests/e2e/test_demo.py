@@ -12,9 +12,12 @@ from listguard_console.cli import app
 pytestmark = pytest.mark.e2e
 
 
-def test_the_demo_validates_declines_and_reviews_an_import(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_demo_validates_declines_remediates_and_reviews_an_import(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # Given a check from 100 new contacts (the stack's parameter, from the environment as the demo reads it),
-    # an own list of 200, a bought list of 300 (each needs a check), and a borderline list
+    # an own list of 200, a bought list of 300 (each needs a check, and so does its clean list), and a
+    # borderline list
     monkeypatch.setenv("LISTGUARD_CHECK_MIN_NEW_CONTACTS", "100")
 
     # When the demo runs with --json
@@ -24,22 +27,34 @@ def test_the_demo_validates_declines_and_reviews_an_import(monkeypatch: pytest.M
     assert result.exit_code == 0, result.output
     # (the last line: a handler module kept warm by an earlier test of this process may log at INFO)
     story = json.loads(result.stdout.splitlines()[-1])
-    own, bought, borderline = story["imports"]
+    own, bought, clean, borderline = story["imports"]
     assert (own["outcome"], own["status"]) == ("validated", "validated")
     assert (bought["outcome"], bought["status"]) == ("declined", "declined")
     assert (borderline["outcome"], borderline["status"]) == ("manual_review", "validated")
     assert borderline["reviewed_by"] == "ops-alex" and borderline["answers"]["source"]
     # And the declined contacts were read back from DynamoDB
     assert {contact["flag_status"] for contact in story["flagged_sample"]} == {"declined"}
+    # And the declined list was remediated: exported, deleted after the typed count, cleaned, and its
+    # clean list reimported through the import flow, and validated
+    remediation = story["remediation"]
+    assert (remediation["status"], remediation["count"]) == ("done", bought["contacts_written"])
+    assert remediation["deleted"]["deleted"] == remediation["count"]
+    assert remediation["clean"]["removed"] and remediation["clean"]["kept"] == clean["rows"]
+    assert (
+        clean["import_id"] == remediation["reimport"]["import_id"] == f"clean-{remediation['remediation_id']}"
+    )
+    assert (clean["outcome"], clean["status"]) == ("validated", "validated")
     # And the customer was told each step by email, and integrations on SNS, in order
-    assert story["emails"] == 7
-    assert [event["event_type"] for event in story["flag_events"]] == [
+    assert story["emails"] == 11
+    events = [event["event_type"] for event in story["flag_events"]]
+    assert events[:5] == [
         "check_required",
         "import_validated",
         "check_required",
         "import_declined",
-        "check_required",
-        "import_in_review",
-        "review_validated",
+        "export_ready",
     ]
+    # (the clean list's check starts on its own execution while the remediation finishes: either is first)
+    assert sorted(events[5:7]) == ["check_required", "remediation_finished"]
+    assert events[7:] == ["import_validated", "check_required", "import_in_review", "review_validated"]
     assert story["standing"] == "good"

@@ -27,6 +27,21 @@ SAMPLE: dict[str, Any] = {
     "standing": "under_review",
     "standing_label": "under review",
     "consequence": "Each new import is held until an operator reviews it.",
+    # -- remediation --
+    "remediation_id": "rem-0123456789abcdef01234567",
+    "export_id": "exp-0123456789abcdef01234567",
+    "count": 2431,
+    "link": "https://exports.example/export.csv?X-Amz-Expires=43200",
+    "link_expires_at": "2026-12-01T00:00:00+00:00",
+    "deleted": 2400,
+    "left_changed": 31,
+    "already_gone": 0,
+    "kept": 1800,
+    "removed_lines": ["350 a disposable address (disposable)"],
+    "reimport_import_id": "clean-rem-0123456789abcdef01234567",
+    "reimport_skipped": "",
+    "campaign_id": "spring <sale>",
+    "requeue": "marked",
 }
 
 

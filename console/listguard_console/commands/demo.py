@@ -1,10 +1,11 @@
 """`listguard demo`: the whole import story, told on the local AWS built from infra/template.yaml.
 
 An account imports its own list (a check is required: the customer continues, the list is validated),
-then a bought list (declined: its contacts are flagged and the customer is told how to clean up), then
-a borderline list (an operator reviews it, with the customer's answers). Every email the customer
-receives is printed as they would read it. Everything runs through the deployed functions and the
-import state machine, driven by the same calls as the console's commands.
+then a bought list (declined: its contacts are flagged and the customer is told how to clean up), which
+it then remediates (export, a delete confirmed by typing the count, the clean list reimported and
+validated), then a borderline list (an operator reviews it, with the customer's answers). Every email
+the customer receives is printed as they would read it. Everything runs through the deployed functions
+and state machines, driven by the same calls as the console's commands.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import email
 import json
 import sys
 import time
+from datetime import UTC, datetime
 from email.message import Message
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -22,7 +24,11 @@ from ..errors import CommandError, load_policy, one_line_errors
 from ..sample_data import BORDERLINE, BOUGHT, CLEAN, contact_list
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from listguard.domain import ImportRecord
+    from listguard.domain.remediation import Remediation
+    from listguard.flows.remediation import Services
     from listguard.verification import Policy
 
     from ..stack import Stack
@@ -110,14 +116,20 @@ class _Demo:
         self._import("customers-2025", contact_list(own, mix=CLEAN, seed=seed), answer="continue")
 
         self.story.chapter(f"2. {ACCOUNT} uploads a bought list: {bought:,} 'spring leads'")
+        today = datetime.now(UTC).date()
         self._import(
-            "spring-leads", contact_list(bought, mix=BOUGHT, seed=seed + 1, start=own), answer="continue"
+            "spring-leads",
+            contact_list(bought, mix=BOUGHT, seed=seed + 1, start=own, engagement=today),
+            answer="continue",
         )
         self.document["flagged_sample"] = self._flagged("declined")
         self.story.flagged(self.document["flagged_sample"])
 
+        self.story.chapter(f"3. {ACCOUNT} cleans up the declined list: export, delete, clean, reimport")
+        self._remediate()
+
         borderline = max((own + bought) // 3, 200)
-        self.story.chapter(f"3. {ACCOUNT} uploads a partner's list: {borderline:,} 'trade fair' contacts")
+        self.story.chapter(f"4. {ACCOUNT} uploads a partner's list: {borderline:,} 'trade fair' contacts")
         self._import(
             "trade-fair",
             contact_list(borderline, mix=BORDERLINE, seed=seed + 2, start=own + bought),
@@ -125,7 +137,7 @@ class _Demo:
         )
         self._review("trade-fair")
 
-        self.story.chapter("4. What integrations and the account's operators see")
+        self.story.chapter("5. What integrations and the account's operators see")
         events = self._events(queue_url)
         self.story.events(events)
         profile = self.stack.accounts.get(ACCOUNT)
@@ -145,8 +157,14 @@ class _Demo:
         key = import_object_key(ACCOUNT, f"{name}.csv")
         started = time.perf_counter()
         self.cloud.client("s3").put_object(Bucket=self.stack.output("ImportsBucketName"), Key=key, Body=body)
+        return self._follow(name, len(body), started)
+
+    def _follow(self, name: str, size: int, started: float | None) -> ImportRecord:
+        """An uploaded import, from its check to where it rests (the customer continues when asked).
+        ``started``: when the customer uploaded it (None: the remediation did)."""
         record = self._rests(name)
-        self.story.checked(record, len(body), time.perf_counter() - started, self._summary(record))
+        seconds = None if started is None else time.perf_counter() - started
+        self.story.checked(record, size, seconds, self._summary(record))
         if record.status == "awaiting_confirmation":
             self._print_new_emails(full=self.emails_seen == 0)
             self.story.command(f"listguard imports confirm {name} --account {ACCOUNT}")
@@ -179,6 +197,81 @@ class _Demo:
         self.story.outcome(record)
         self._print_new_emails(full=True)
         self.document["imports"][-1] = record.model_dump(mode="json", exclude_none=True)
+
+    # -- the remediation of the declined list ---------------------------------------------------------
+
+    def _remediate(self) -> None:
+        from listguard.domain.keys import import_object_key
+        from listguard.flows.remediation import RemediationError, confirm, lifecycle
+
+        from .remediate import remediation_services
+
+        services = remediation_services(self.stack)
+        self.story.command(
+            f"listguard remediate start --account {ACCOUNT} --separator ';' --consent-attested"
+        )
+        started = time.perf_counter()
+        record = lifecycle.start(services, ACCOUNT, request_id="demo", separator=";", consent_attested=True)
+        rid = record.remediation_id
+        record = self._remediation(services, rid, lambda r: r.awaiting is not None)
+        assert record.export is not None and record.count is not None
+        self.story.exported(record, time.perf_counter() - started)
+        self._print_new_emails(full=True)
+        self.story.command(f"listguard exports download {record.export.export_id} --to spring-leads.csv")
+        head = (
+            self.cloud.client("s3")
+            .get_object(
+                Bucket=self.stack.output("ExportsBucketName"),
+                Key=record.export.key,
+                VersionId=record.export.version_id,
+                Range="bytes=0-4095",
+            )["Body"]
+            .read()
+        )
+        self.story.export_head(head.decode("utf-8-sig", "replace").splitlines()[:3])
+
+        wrong = record.count - 1
+        self.story.command(f"listguard remediate confirm-delete {rid} --count {wrong}")
+        try:
+            confirm.confirm_delete(services, rid, wrong)
+        except RemediationError as error:
+            self.story.refused(str(error))
+        self.story.command(f"listguard remediate confirm-delete {rid} --count {record.count}")
+        started = time.perf_counter()
+        confirm.confirm_delete(services, rid, record.count)
+        record = self._remediation(services, rid, lambda r: r.status.final)
+        self.story.remediated(record, time.perf_counter() - started)
+        self.document["remediation"] = lifecycle.describe(record)
+        self._print_new_emails(full=True)
+        if record.reimport_import_id:
+            key = import_object_key(ACCOUNT, f"{record.reimport_import_id}.csv")
+            size = self.cloud.client("s3").head_object(Bucket=self.stack.output("ImportsBucketName"), Key=key)
+            self._follow(record.reimport_import_id, int(size["ContentLength"]), None)
+
+    def _remediation(
+        self, services: Services, rid: str, done: Callable[[Remediation], bool], timeout: float = 60.0
+    ) -> Remediation:
+        """The remediation once the state machine got it where ``done`` says (and has told the customer)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            record = services.remediations.get(rid)
+            if record is not None and done(record) and self._told_remediation(record):
+                return record
+            if time.monotonic() > deadline:
+                raise CommandError(f"remediation {rid} did not get there in {timeout:.0f} s on the local AWS")
+            time.sleep(0.05)
+
+    def _told_remediation(self, record: Remediation) -> bool:
+        expected = {
+            "awaiting_confirmation": "export_ready",
+            "done": "remediation_finished",
+            "timed_out": "remediation_timed_out",
+            "failed": "remediation_failed",
+        }.get(str(record.status))
+        return expected is None or any(
+            note.event_type == expected and record.remediation_id in note.event_key
+            for note in self.stack.notifications.list(ACCOUNT, limit=3)
+        )
 
     def _rests(self, import_id: str, *, besides: str = "", timeout: float = 60.0) -> ImportRecord:
         """The import once the functions and the state machine have brought it to rest, and the customer
@@ -292,12 +385,17 @@ class _Story:
     def command(self, text: str) -> None:
         self.console.print(f"   [bold]$ {text}[/]")
 
-    def checked(self, record: ImportRecord, size: int, seconds: float, summary: dict[str, Any]) -> None:
+    def checked(
+        self, record: ImportRecord, size: int, seconds: float | None, summary: dict[str, Any]
+    ) -> None:
         from rich.table import Table
 
+        who, took = (
+            ("uploaded", f" ({seconds:.1f} s)") if seconds is not None else ("the remediation uploaded", "")
+        )
         self.console.print(
-            f"   uploaded imports/{record.account}/{record.import_id}.csv ({size / 1e3:,.0f} kB) -> "
-            f"S3 event -> import_check ({seconds:.1f} s)"
+            f"   {who} imports/{record.account}/{record.import_id}.csv ({size / 1e3:,.0f} kB) -> "
+            f"S3 event -> import_check{took}"
         )
         table = Table(show_header=True, header_style="bold", box=None, padding=(0, 2))
         table.add_column("verdict")
@@ -334,6 +432,49 @@ class _Story:
         body = text.split("\n-- \n")[0].strip()
         self.console.print(Panel(body, title=heading, title_align="left", border_style="dim", padding=(0, 1)))
 
+    def exported(self, record: Remediation, seconds: float) -> None:
+        export = record.export
+        assert export is not None
+        self.console.print(
+            "   the remediation state machine reads the segment (declined AND subscribed, from the sparse "
+            f"flag index) in {len(record.segment_chunks)} chunk(s) and writes the export ({seconds:.1f} s):"
+        )
+        self.console.print(
+            f"   {export.export_id}: {export.rows:,} contacts, {export.columns} columns, "
+            f"{export.bytes / 1e3:,.0f} kB, ';'-separated, version {export.version_id[:8]}..., "
+            f"SHA-256 {export.sha256[:12]}...; waiting for the count"
+        )
+
+    def export_head(self, lines: list[str]) -> None:
+        for line in lines:
+            self.console.print(f"   [dim]{line[:104]}{'...' if len(line) > 104 else ''}[/]", markup=True)
+
+    def refused(self, message: str) -> None:
+        self.console.print(f"   [red]error:[/] {message}")
+
+    def remediated(self, record: Remediation, seconds: float) -> None:
+        from rich.table import Table
+
+        deleted, clean = record.deleted, record.clean
+        assert clean is not None
+        self.console.print(
+            "   export checked (version, SHA-256, one row per contact), then deleted in "
+            f"{len(record.segment_chunks)} chunk(s) ({seconds:.1f} s): [bold]{deleted.deleted:,}[/] "
+            "contacts, each with a tombstone (hashed address, reason, date); "
+            f"{deleted.left_changed:,} changed since the export and left"
+        )
+        table = Table(show_header=True, header_style="bold", box=None, padding=(0, 2))
+        table.add_column("removed from the clean list")
+        table.add_column("contacts", justify="right")
+        for reason, count in clean.removed.items():
+            table.add_row(reason, f"{count:,}")
+        table.add_row("[bold]kept[/]", f"[bold]{clean.kept:,}[/]")
+        self.console.print(table)
+        self.console.print(
+            f"   consent attested: the clean list goes back through the import flow as "
+            f"[bold]{record.reimport_import_id}[/]"
+        )
+
     def flagged(self, contacts: list[dict[str, Any]]) -> None:
         from rich.table import Table
 
@@ -361,7 +502,12 @@ class _Story:
     def events(self, events: list[dict[str, Any]]) -> None:
         self.console.print("   the flag topic (an integration's SQS queue is subscribed), in order:")
         for event in events:
-            self.console.print(f"   - {event['event_type']}: import {event.get('import_id', '')}")
+            subject = (
+                f"import {event['import_id']}"
+                if "import_id" in event
+                else f"remediation {event.get('remediation_id', '')}"
+            )
+            self.console.print(f"   - {event['event_type']}: {subject}")
 
     def standing(self, standing: str, declines: int, notes: list[dict[str, Any]]) -> None:
         self.console.print(

@@ -10,6 +10,7 @@ Nothing else concatenates a key. docs/keys.md draws the layout. Two rules keep t
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -207,3 +208,93 @@ def _shown(value: str, limit: int = 40) -> str:
     """A refused id in an error message: quoted, control characters escaped, cut to ``limit``."""
     text = value if len(value) <= limit else value[:limit] + "..."
     return repr(text)
+
+
+# -- remediation: segment, export, delete, clean, reimport -----------------------------------------
+#
+# A remediation's id names its first execution: ``rem-`` and 24 hex digits of the account and the
+# customer's request, so starting the same request twice finds the same remediation (and execution).
+# The id never holds a delimiter; its record has its own partition (the console finds it by id alone).
+
+REMEDIATION_ID_PATTERN = re.compile(r"rem-[0-9a-f]{24}")
+EXPORT_ID_PATTERN = re.compile(r"exp-[0-9a-f]{24}")
+#: A customer's request id (``remediate start --request-id``): what makes two starts the same one.
+REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
+REMEDIATION_SK = "REMEDIATION"
+TOMBSTONE_SK_PREFIX = "TOMBSTONE#"
+#: Exports bucket: what the customer downloads (export, clean list, clean report), per remediation.
+REMEDIATIONS_PREFIX = "remediations/"
+#: Imports bucket: the segment's snapshot between the segment and the clean (expires with work/).
+REMEDIATION_WORK_PREFIX = f"{WORK_PREFIX}remediations/"
+#: The clean list goes back through the import flow under this name: ``clean-<remediation id>``.
+REIMPORT_NAME_PREFIX = "clean-"
+
+
+def remediation_id_for(account: str, request_id: str) -> str:
+    """The remediation (and its first execution's name) of one request of an account."""
+    check_account_id(account)
+    if not REQUEST_ID_PATTERN.fullmatch(request_id):
+        raise InvalidKeyError(
+            f"request id {_shown(request_id)} is not allowed: use 1-64 letters, digits, '-', '_', '.' or ':'"
+        )
+    digest = hashlib.sha256(f"{account}\n{request_id}".encode()).hexdigest()[:24]
+    return f"rem-{digest}"
+
+
+def check_remediation_id(value: str) -> str:
+    """A remediation id, or the id of its export (``exp-...``): the remediation id, or InvalidKeyError."""
+    if EXPORT_ID_PATTERN.fullmatch(value):
+        return "rem-" + value.removeprefix("exp-")
+    if not REMEDIATION_ID_PATTERN.fullmatch(value):
+        raise InvalidKeyError(
+            f"{_shown(value)} is not a remediation id: `listguard remediate start` prints one (rem-...)"
+        )
+    return value
+
+
+def export_id_for(remediation_id: str) -> str:
+    """A remediation's export: its id says which remediation it belongs to."""
+    return "exp-" + check_remediation_id(remediation_id).removeprefix("rem-")
+
+
+def remediation_pk(remediation_id: str) -> str:
+    return f"REMEDIATION#{remediation_id}"
+
+
+def remediation_execution_name(remediation_id: str, attempt: int) -> str:
+    """The first attempt's execution is named after the remediation; a retry's gets a suffix."""
+    return remediation_id if attempt == 1 else f"{remediation_id}-a{attempt}"
+
+
+def export_object_key(account: str, remediation_id: str) -> str:
+    return f"{REMEDIATIONS_PREFIX}{account}/{remediation_id}/export.csv"
+
+
+def clean_list_key(account: str, remediation_id: str) -> str:
+    return f"{REMEDIATIONS_PREFIX}{account}/{remediation_id}/clean.csv"
+
+
+def clean_report_key(account: str, remediation_id: str) -> str:
+    return f"{REMEDIATIONS_PREFIX}{account}/{remediation_id}/clean-report.csv"
+
+
+def segment_chunk_key(account: str, remediation_id: str, index: int, writer: str) -> str:
+    """One chunk of the segment's snapshot, written by one invocation (``writer``: its request id): two
+    invocations racing on the same chunk never overwrite each other's; the record names the one kept."""
+    safe_writer = re.sub(r"[^A-Za-z0-9-]", "", writer)[:64] or "w"
+    return f"{REMEDIATION_WORK_PREFIX}{account}/{remediation_id}/segment-{index:05d}-{safe_writer}.jsonl.gz"
+
+
+def reimport_file_name(remediation_id: str) -> str:
+    """The clean list's file name in ``imports/<account>/``: its import id is ``clean-<remediation id>``."""
+    return f"{REIMPORT_NAME_PREFIX}{remediation_id}.csv"
+
+
+def address_hash(address: str) -> str:
+    """A tombstone's only trace of an address: SHA-256 of its identity (the normalised address)."""
+    return hashlib.sha256(normalize_address(address).encode()).hexdigest()
+
+
+def tombstone_sk(hashed_address: str, remediation_id: str) -> str:
+    """A deleted contact's tombstone, per remediation: a retried delete finds its own."""
+    return f"{TOMBSTONE_SK_PREFIX}{hashed_address}#{remediation_id}"

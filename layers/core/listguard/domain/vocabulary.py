@@ -113,3 +113,12 @@ class EventType(StrEnum):
     REVIEW_DECLINED = "review_declined"
     IMPORT_FAILED = "import_failed"
     STANDING_CHANGED = "standing_changed"
+    # -- remediation --
+    #: The declined segment is exported: a download link, and how to confirm the delete.
+    EXPORT_READY = "export_ready"
+    #: No confirmation came before the deadline: nothing was deleted.
+    REMEDIATION_TIMED_OUT = "remediation_timed_out"
+    #: Deleted, cleaned, and reimported (or the clean list is ready to download).
+    REMEDIATION_FINISHED = "remediation_finished"
+    #: A step failed after its retries; nothing is lost, and a retry resumes where it stopped.
+    REMEDIATION_FAILED = "remediation_failed"
