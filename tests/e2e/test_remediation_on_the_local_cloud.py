@@ -158,6 +158,10 @@ def test_a_declined_list_is_exported_deleted_cleaned_and_reimported(
     assert (done["status"], done["execution_status"]) == ("done", "SUCCEEDED")
     assert done["deleted"] == {"deleted": 40, "left_changed": 0, "already_gone": 0}
     assert (done["clean"]["kept"], done["clean"]["removed"]) == (30, {"disposable": 10})
+    # ... and the account's contact counter lost them (exactly: it is what a count of the account finds)
+    assert (
+        listguard("accounts", "show", ACCOUNT)["contact_count"] == Stack(cloud).contacts.count(ACCOUNT) == 0
+    )
     # And the clean list goes back through the import flow, which checks it like any import
     import_id = done["reimport"]["import_id"]
     assert import_id == f"clean-{rid}"
@@ -169,6 +173,32 @@ def test_a_declined_list_is_exported_deleted_cleaned_and_reimported(
     assert sorted(c["email"] for c in contacts) == sorted(f"lead{i}@example.com" for i in range(30))
     assert {c["flag"] for c in contacts} == {"none"}
     assert "remediation_finished" in events()
+    assert listguard("accounts", "show", ACCOUNT)["contact_count"] == 30
+
+
+def test_the_contact_counter_stays_exact_under_a_delete_and_imports_at_once(cloud: LocalCloud) -> None:
+    # Given 30 declined contacts of a bought list, counted, and a remediation waiting for the count
+    upload(cloud, "bought", ("email\n" + "".join(f"temp{i}@mailinator.com\n" for i in range(30))).encode())
+    import_rests("bought")
+    listguard("imports", "confirm", "bought", "--account", ACCOUNT)
+    import_rests("bought", besides="awaiting_confirmation")
+    rid = listguard("remediate", "start", "--account", ACCOUNT)["execution_id"]
+    until(rid, waiting)
+
+    # When the delete runs (in the state machine's thread) while two imports of new contacts, and one that
+    # brings some of the declined ones again, are checked and written (in this one)
+    listguard("remediate", "confirm-delete", rid, "--count", "30")
+    upload(cloud, "fresh-1", ("email\n" + "".join(f"new{i}@example.com\n" for i in range(15))).encode())
+    upload(
+        cloud, "fresh-2", ("email\n" + "".join(f"temp{i}@mailinator.com\n" for i in range(0, 30, 3))).encode()
+    )
+    upload(cloud, "fresh-3", ("email\n" + "".join(f"new{i}@example.com\n" for i in range(10, 25))).encode())
+    until(rid, ended)
+    for name in ("fresh-1", "fresh-2", "fresh-3"):
+        import_rests(name, timeout=60)
+
+    # Then the counter is exactly what a count of the account finds
+    assert listguard("accounts", "show", ACCOUNT)["contact_count"] == Stack(cloud).contacts.count(ACCOUNT)
 
 
 def test_no_confirmation_before_the_deadline_deletes_nothing() -> None:

@@ -8,7 +8,7 @@ import pytest
 from functional_cloud import ACCOUNT, Cloud, run_the_state_machine
 from test_import_check import import_key, only_result
 
-SECRETS = ("zoë", "müller", "secret-note", "@example.de", "@mailinator.com", "person")
+SECRETS = ("zoë", "müller", "secret-note", "@example.de", "@mailinator.com")
 
 
 def leaks(text: str) -> list[str]:
@@ -45,4 +45,4 @@ def test_a_rejected_file_and_a_declined_import_tell_nothing_of_their_rows(
         ("notifications", json.dumps(notes)),
         ("sns", events),
     ):
-        assert leaks(text) == [], where
+        assert leaks(text) == [], (where, text[:2000])

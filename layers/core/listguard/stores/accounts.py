@@ -235,6 +235,17 @@ class AccountStore:
         )
 
 
+def contact_count_change(account: str, delta: int) -> dict[str, Any]:
+    """A change of the account's contact counter, as one operation of a ``Table.transact``: a flow adds
+    it to the transaction that records its own step, so the counter moves exactly once per step."""
+    return {
+        "update": _profile_key(account),
+        "expression": "SET #type = :type, account = :account ADD contact_count :delta",
+        "names": {"#type": "type"},
+        "values": {":delta": delta, ":type": "profile", ":account": account},
+    }
+
+
 def _profile_key(account: str) -> dict[str, str]:
     return {"pk": keys.account_pk(account), "sk": keys.PROFILE_SK}
 

@@ -14,6 +14,7 @@ from typing import Any
 from listguard.domain import keys
 from listguard.domain.models import ImportRecord
 from listguard.domain.vocabulary import ImportStatus
+from listguard.stores.accounts import contact_count_change
 from listguard.stores.dynamo import ConditionFailedError, Item, Table, TransactionConflictError
 
 #: What a check and the lifecycle after it record. A new file (another ETag) removes them all when it
@@ -323,12 +324,7 @@ class ImportStore:
                         "(attribute_not_exists(counted_etag) OR counted_etag <> :etag)",
                         "values": {":created": created, ":etag": etag},
                     },
-                    {
-                        "update": {"pk": keys.account_pk(account), "sk": keys.PROFILE_SK},
-                        "expression": "SET #type = :type, account = :account ADD contact_count :created",
-                        "names": {"#type": "type"},
-                        "values": {":created": created, ":type": "profile", ":account": account},
-                    },
+                    contact_count_change(account, created),
                 ]
             )
         except TransactionConflictError:

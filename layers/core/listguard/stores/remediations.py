@@ -9,13 +9,21 @@ or two invocations racing, change the record once.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from listguard.domain import keys
 from listguard.domain.remediation import DeleteTally, Remediation, RemediationStatus, SegmentChunk
 from listguard.domain.vocabulary import FlagStatus, SubscriptionStatus
-from listguard.stores.dynamo import ConditionFailedError, Item, Table, deserialize, serialize
+from listguard.stores.accounts import contact_count_change
+from listguard.stores.dynamo import (
+    ConditionFailedError,
+    Item,
+    Table,
+    TransactionConflictError,
+    deserialize,
+    serialize,
+)
 
 #: Index keys of a contact item: not the contact's data, left out of the snapshot.
 INDEX_FIELDS = frozenset({"gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"})
@@ -59,9 +67,11 @@ class RemediationStore:
         names: Mapping[str, str] | None = None,
         values: Mapping[str, Any] | None = None,
         now: str,
+        along: Sequence[Mapping[str, Any]] = (),
     ) -> bool:
         """Move the record from one of ``source`` to ``target`` (setting ``fields``); False when it is
-        elsewhere, or belongs to another attempt: a replay, a race lost, or an execution replaced."""
+        elsewhere, or belongs to another attempt: a replay, a race lost, or an execution replaced.
+        ``along``: writes (``Table.transact`` operations) that happen with the move, or not at all."""
         fields = dict(fields or {})
         remove = list(remove)
         sources = sorted({str(status) for status in source})
@@ -78,22 +88,32 @@ class RemediationStore:
             conditions.append("#attempt = :attempt")
         if condition:
             conditions.append(f"({condition})")
+        move = {
+            "update": _key(remediation_id),
+            "expression": f"SET #status = :target, updated_at = :now{assignments}{removal}",
+            "condition": " AND ".join(conditions),
+            "names": aliases,
+            "values": {
+                ":target": str(target),
+                ":now": now,
+                **{f":s{i}": status for i, status in enumerate(sources)},
+                **{f":f{i}": value for i, value in enumerate(fields.values())},
+                **extra_values,
+                **(values or {}),
+            },
+        }
         try:
-            self._table.update(
-                _key(remediation_id),
-                update=f"SET #status = :target, updated_at = :now{assignments}{removal}",
-                condition=" AND ".join(conditions),
-                names=aliases,
-                values={
-                    ":target": str(target),
-                    ":now": now,
-                    **{f":s{i}": status for i, status in enumerate(sources)},
-                    **{f":f{i}": value for i, value in enumerate(fields.values())},
-                    **extra_values,
-                    **(values or {}),
-                },
-            )
-        except ConditionFailedError:
+            if along:
+                self._table.transact([move, *along])
+            else:
+                self._table.update(
+                    move["update"],
+                    update=move["expression"],
+                    condition=move["condition"],
+                    names=move["names"],
+                    values=move["values"],
+                )
+        except (ConditionFailedError, TransactionConflictError):
             return False
         return True
 
@@ -158,10 +178,20 @@ class RemediationStore:
         return True
 
     def record_delete_chunk(
-        self, remediation_id: str, *, attempt: int, tally: DeleteTally, complete: bool, now: str
+        self,
+        remediation_id: str,
+        *,
+        account: str,
+        attempt: int,
+        tally: DeleteTally,
+        deleted_in_chunk: int,
+        complete: bool,
+        now: str,
     ) -> bool:
         """The delete went through one more chunk (``tally`` counts it in); ``complete``: the last one,
-        and the record moves on to ``cleaning``. False when another invocation recorded it first."""
+        and the record moves on to ``cleaning``. The account's contact counter loses the chunk's deleted
+        contacts in the same transaction: once per chunk, however often it is tried. False when another
+        invocation recorded it first."""
         fields: dict[str, Any] = {"deleted": tally.model_dump(mode="json")}
         target = RemediationStatus.CLEANING if complete else RemediationStatus.DELETING
         return self.transition(
@@ -174,6 +204,7 @@ class RemediationStore:
             names={"#deleted": "deleted"},
             values={":previous_chunk": tally.next_chunk - 1},
             now=now,
+            along=[contact_count_change(account, -deleted_in_chunk)] if deleted_in_chunk else [],
         )
 
 

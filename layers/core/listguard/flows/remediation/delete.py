@@ -115,7 +115,13 @@ def delete(services: Services, ref: StepRef) -> dict[str, Any]:
     )
     complete = after.next_chunk >= len(record.segment_chunks)
     services.remediations.record_delete_chunk(
-        record.remediation_id, attempt=ref.attempt, tally=after, complete=complete, now=services.now()
+        record.remediation_id,
+        account=record.account,
+        attempt=ref.attempt,
+        tally=after,
+        deleted_in_chunk=outcomes[DeleteOutcome.DELETED],
+        complete=complete,
+        now=services.now(),
     )
     # Recorded by this invocation, or by another one that deleted the same chunk: the record says.
     return {"more": current(services, ref).status is RemediationStatus.DELETING}

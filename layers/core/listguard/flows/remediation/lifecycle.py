@@ -149,7 +149,6 @@ def finish(services: Services, ref: StepRef) -> dict[str, Any]:
     record = current(services, ref)
     if record.status is not RemediationStatus.DONE or record.clean is None:
         raise RemediationError(f"remediation {record.remediation_id} is {record.status}, not finished")
-    services.accounts.refresh_contact_count(record.account, now=services.now())
     deleted = record.deleted
     services.notifier.notify(
         record.account,
