@@ -96,7 +96,8 @@ class Verification:
         as the check goes: called with a block's normalised addresses whose verdict blocklisted can
         still change (each address of the file once, at most ``BLOCKLIST_LOOKUP_MAX`` a call), it
         returns those that are blocklisted. The verdicts are those the same addresses in
-        ``options.blocklist`` give (both may be given: an address on either is blocklisted).
+        ``options.blocklist`` give (both may be given: an address on either is blocklisted). What it
+        raises ends the check: it comes out of ``batches()``.
         """
         self.options = options or VerifyOptions()
         self._blocklist_lookup = blocklist_lookup
