@@ -9,7 +9,7 @@ Goals: the command is at least 10x faster than the baseline, and peaks under 300
 
 Then the worst case of the duplicate index, as the import function checks a file (one process, no
 workers, bench/one_process.py): 240 MB of short unique addresses (22 million rows, generated once,
-~20 s). Goal: under 1 GB of memory. About 30 s more; ``--skip-worst-case`` leaves it out.
+~20 s). Goal: under 1 GB of memory. It adds 40 to 80 s; ``--skip-worst-case`` leaves it out.
 
 Prints the figures with PASS/FAIL, writes them to bench/.data/last.json, exits 1 when a goal fails.
 """
@@ -44,7 +44,7 @@ def main() -> int:
     parser.add_argument(
         "--skip-worst-case",
         action="store_true",
-        help="leave out the worst case of the duplicate index (~30 s)",
+        help="leave out the worst case of the duplicate index (40 to 80 s)",
     )
     args = parser.parse_args()
 

@@ -146,6 +146,8 @@ class FingerprintTable:
     def add_block(self, keys: list[str], first_row: int) -> Repeats:
         """As ``AddressIndex.add_block``."""
         np = self._np
+        if first_row + len(keys) > 0xFFFF_FFFF:  # rows are 32-bit: 4 billion rows, far past any file
+            raise OverflowError("a fingerprint table numbers at most 4,294,967,295 rows")
         present = list(filter(None, keys))
         if not present:
             return []
