@@ -198,7 +198,7 @@ def _cumulative(*shares: float) -> list[float]:
     return out
 
 
-#: The worst case of the duplicate index: the most addresses a file of this size holds, all unique.
+#: The worst case of the duplicate index: a file of short unique addresses, 11 bytes a line.
 SHORT_ADDRESS_BYTES = 240_000_000
 _BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 # One-letter domains (no typo of a big provider: a name of 3 characters or fewer is never one).
