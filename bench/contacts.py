@@ -196,3 +196,43 @@ def _cumulative(*shares: float) -> list[float]:
         total += share
         out.append(total)
     return out
+
+
+#: The worst case of the duplicate index: a file of short unique addresses, 11 bytes a line.
+SHORT_ADDRESS_BYTES = 240_000_000
+_BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+# One-letter domains (no typo of a big provider: a name of 3 characters or fewer is never one).
+_SHORT_DOMAINS = [
+    f"{letter}.{tld}" for letter in "abcdefghijklmnopqrstuvwxyz" for tld in ("de", "io", "fr", "nl")
+]
+
+
+def short_address_file(directory: Path, size: int = SHORT_ADDRESS_BYTES) -> Path:
+    """The cached file of ``size`` bytes of short unique addresses (``3f2a@k.io``; 22 million rows)."""
+    path = directory / f"short-addresses-{size}-v{GENERATOR_VERSION}.csv"
+    if not path.exists():
+        directory.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".part")
+        with open(partial, "w", encoding="ascii", newline="") as out:
+            written, serial = out.write("email\n"), 0
+            while True:
+                lines = "".join(
+                    f"{_base36(n)}@{_SHORT_DOMAINS[n % len(_SHORT_DOMAINS)]}\n"
+                    for n in range(serial, serial + 100_000)
+                )
+                serial += 100_000
+                if written + len(lines) >= size:  # the last lines that fit
+                    out.write(lines[: lines.rfind("\n", 0, size - written) + 1])
+                    break
+                written += out.write(lines)
+        partial.replace(path)
+    return path
+
+
+def _base36(n: int) -> str:
+    digits = ""
+    while True:
+        n, digit = divmod(n, 36)
+        digits = _BASE36[digit] + digits
+        if not n:
+            return digits

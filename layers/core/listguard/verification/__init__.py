@@ -1,6 +1,6 @@
 """The verification engine: pure Python, no AWS. The console and the import_check Lambda share it."""
 
-from .classify import normalize_address
+from .classify import BLOCKLIST_LOOKUP_MAX, BlocklistLookup, normalize_address
 from .engine import Verification, default_workers
 from .errors import UnusableFileError
 from .model import (
@@ -18,10 +18,12 @@ from .model import (
 from .policy import Policy
 
 __all__ = [
+    "BLOCKLIST_LOOKUP_MAX",
     "BOUNCE_VERDICTS",
     "REPORT_COLUMNS",
     "REPORT_HEADER",
     "Batch",
+    "BlocklistLookup",
     "ImportReport",
     "Outcome",
     "Policy",

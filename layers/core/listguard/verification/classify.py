@@ -6,9 +6,11 @@ Two stages, so that the first can run in worker processes:
    state across blocks (only caches). A screen of C-level passes (``map``, ``compress``) over whole
    columns proves most rows valid; only the rows it cannot clear (a few percent) go through the
    per-row rules in Python. Both see the same facts, so the verdicts are those of the rules alone.
-2. ``Duplicates.resolve`` walks the blocks in file order and turns later occurrences of an address
-   into ``duplicate``. Duplicate outranks every verdict but malformed_row and invalid_syntax, and
-   only rows of valid syntax have an address to repeat, so the override is exact.
+2. ``FileOrder.resolve`` walks the blocks in file order and turns later occurrences of an address
+   into ``duplicate`` (``duplicates.AddressIndex``). Duplicate outranks every verdict but
+   malformed_row and invalid_syntax, and only rows of valid syntax have an address to repeat, so the
+   override is exact. Then, given a blocklist lookup instead of (or beside) the set, it asks the
+   lookup about the rows left whose verdict blocklisted outranks, and overrides those it names.
 """
 
 from __future__ import annotations
@@ -16,16 +18,17 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import compress, repeat
-from operator import gt, is_, is_not, itemgetter
+from operator import gt, is_, itemgetter
 
 from email_validator import EmailNotValidError
 from email_validator.syntax import validate_email_domain_name
 
 from .domains import ROLE_LOCAL_PARTS, is_disposable, is_own_domain, is_role_account, typo_correction
+from .duplicates import AddressIndex
 from .model import Batch, Verdict
 from .reader import MAX_ROW_CHARS, Records
 from .syntax import check_syntax, fast_domain, not_fast_addresses
@@ -236,7 +239,7 @@ class RowScreen:
     def _rules(self, fields: list[str], local: str, ascii_domain: str, key: str) -> tuple[Verdict, str, str]:
         """``(verdict, reason, suggestion)`` of an address of valid syntax, duplicates aside."""
         if key in self.blocklist:
-            return Verdict.BLOCKLISTED, "on the account's blocklist", ""
+            return Verdict.BLOCKLISTED, BLOCKLISTED_REASON, ""
         own = is_own_domain(ascii_domain, self.own_domains)
         correction = None if own else typo_correction(ascii_domain)
         suggestion = f"{local}@{correction}" if correction else ""
@@ -330,14 +333,28 @@ def _domain_state(domain: str, own_domains: frozenset[str]) -> int:
 
 _OUTRANK_DUPLICATE = frozenset({Verdict.MALFORMED_ROW, Verdict.INVALID_SYNTAX})
 
+#: Why a row is blocklisted (the same words whether the set or the lookup found it).
+BLOCKLISTED_REASON = "on the account's blocklist"
 
-class Duplicates:
-    """The file-order stage: row numbers, duplicates, and the running counts."""
+#: The most addresses one call of a blocklist lookup is given (a block holds 10,000 to 100,000 rows).
+BLOCKLIST_LOOKUP_MAX = 5_000
 
-    def __init__(self) -> None:
-        self.first_row_of: dict[str, int] = {}
+#: A lookup of the account's blocklist: given normalised addresses (``normalize_address``, each once,
+#: at most ``BLOCKLIST_LOOKUP_MAX``), it returns those of them that are blocklisted (any others it
+#: returns are ignored).
+BlocklistLookup = Callable[[Sequence[str]], Iterable[str]]
+
+
+class FileOrder:
+    """The file-order stage: row numbers, duplicates, the blocklist lookup, and the running counts."""
+
+    def __init__(
+        self, *, file_bytes: int | None = None, blocklist_lookup: BlocklistLookup | None = None
+    ) -> None:
+        self.index = AddressIndex(file_bytes=file_bytes)
         self.counts: Counter[Verdict] = Counter()
         self.rows = 0
+        self._lookup = blocklist_lookup
 
     def resolve(self, screened: Screened, records: Records) -> Batch:
         emails, keys = screened.emails, screened.keys
@@ -349,28 +366,50 @@ class Duplicates:
         suggestions = [""] * n
         for i, verdict, reason, suggestion in screened.exceptions:
             verdicts[i], reasons[i], suggestions[i] = verdict, reason, suggestion
-        # The first row of each address among rows of valid syntax, in file order.
-        # setdefault hands back the very int it was given when the address is new: an identity test
-        # finds the later copies, cheaper than comparing values (and making a second int per row).
-        numbers = list(rows)
-        first_rows = list(map(self.first_row_of.setdefault, keys, numbers))
-        self.first_row_of.pop(_NO_ADDRESS, None)
-        duplicates = 0
-        for i in compress(range(n), map(is_not, first_rows, numbers)):
+        # The rows whose verdict is not valid: the screen's exceptions, then duplicates, then rows
+        # the lookup finds blocklisted (a row may be in more than one: counted once, at its end).
+        changed = {i for i, *_ in screened.exceptions}
+        duplicates: list[int] = []
+        for i, first_row in self.index.add_block(keys, rows.start):
             if verdicts[i] not in _OUTRANK_DUPLICATE:
                 verdicts[i], reasons[i], suggestions[i] = (
                     Verdict.DUPLICATE,
-                    f"same address as row {first_rows[i]}",
+                    f"same address as row {first_row}",
                     "",
                 )
-                duplicates += 1
+                duplicates.append(i)
+        changed.update(duplicates)
+        if self._lookup is not None:
+            for i in self._blocklisted(keys, verdicts, duplicates):
+                verdicts[i], reasons[i], suggestions[i] = Verdict.BLOCKLISTED, BLOCKLISTED_REASON, ""
+                changed.add(i)
         counts = self.counts
-        not_valid = 0
-        for i, *_ in screened.exceptions:
-            verdict = verdicts[i]
-            if verdict is not Verdict.DUPLICATE:  # counted below
-                counts[verdict] += 1
-                not_valid += 1
-        counts[Verdict.DUPLICATE] += duplicates
-        counts[Verdict.VALID] += n - not_valid - duplicates
+        for i in changed:
+            counts[verdicts[i]] += 1
+        counts[Verdict.VALID] += n - len(changed)
         return Batch(rows, emails, verdicts, reasons, suggestions, records)
+
+    def _blocklisted(self, keys: list[str], verdicts: list[Verdict], duplicates: list[int]) -> list[int]:
+        """The rows the lookup finds blocklisted, among those whose verdict it can still change.
+
+        Blocklisted outranks every verdict but malformed_row, invalid_syntax and duplicate: the rows
+        that have an address (a valid syntax), are the first of it in the file, and are not
+        blocklisted already. Each address is so looked up once in the whole file.
+        """
+        assert self._lookup is not None
+        candidates = keys.copy()
+        for i in duplicates:
+            candidates[i] = _NO_ADDRESS
+        for i in compress(range(len(keys)), map(is_, verdicts, repeat(Verdict.BLOCKLISTED))):
+            candidates[i] = _NO_ADDRESS
+        indices = list(compress(range(len(keys)), candidates))
+        addresses = list(filter(None, candidates))
+        blocklisted: list[int] = []
+        for start in range(0, len(addresses), BLOCKLIST_LOOKUP_MAX):
+            asked = addresses[start : start + BLOCKLIST_LOOKUP_MAX]
+            found = set(self._lookup(asked))
+            if found:
+                blocklisted.extend(
+                    compress(indices[start : start + BLOCKLIST_LOOKUP_MAX], map(found.__contains__, asked))
+                )
+        return blocklisted

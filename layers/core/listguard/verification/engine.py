@@ -11,7 +11,7 @@ from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 
-from .classify import Duplicates, RowScreen, Screened
+from .classify import BlocklistLookup, FileOrder, RowScreen, Screened
 from .errors import UnusableFileError
 from .model import Batch, ImportReport, Verdict, VerifyOptions
 from .policy import Policy
@@ -88,9 +88,20 @@ class Verification:
         policy: Policy | None = None,
         size: int | None = None,
         workers: int = 1,
+        blocklist_lookup: BlocklistLookup | None = None,
     ) -> None:
-        """``workers`` > 1 screens blocks in that many processes (the console does; a Lambda does not)."""
+        """``workers`` > 1 screens blocks in that many processes (the console does; a Lambda does not).
+
+        ``blocklist_lookup``: the account's blocklist asked for the file's addresses, in this process,
+        as the check goes: called with a block's normalised addresses whose verdict blocklisted can
+        still change (each address of the file once, at most ``BLOCKLIST_LOOKUP_MAX`` a call), it
+        returns those that are blocklisted. The verdicts are those the same addresses in
+        ``options.blocklist`` give (both may be given: an address on either is blocklisted). What it
+        raises ends the check: it comes out of ``batches()``.
+        """
         self.options = options or VerifyOptions()
+        self._blocklist_lookup = blocklist_lookup
+        self._size = size
         self._workers = workers if (size or 0) >= PARALLEL_MIN_BYTES else 1
         self.policy = policy or Policy()
         self._csv = CsvStream(stream, max_bytes=self.policy.max_file_bytes, size=size)
@@ -188,7 +199,7 @@ class Verification:
             blocklist=self.options.blocklist,
             own_domains=self.options.own_domains,
         )
-        duplicates = Duplicates()
+        in_order = FileOrder(file_bytes=self._size, blocklist_lookup=self._blocklist_lookup)
         with contextlib.ExitStack() as stack:
             screened: Iterable[tuple[Screened, Records]]
             if self._workers > 1:
@@ -201,11 +212,11 @@ class Verification:
                 screened = (
                     (screen.screen(records), records) for records in map(self._csv.records, self._blocks)
                 )
-            yield duplicates.resolve(screen.screen(self._first_records), self._first_records)
+            yield in_order.resolve(screen.screen(self._first_records), self._first_records)
             for result, records in screened:
-                yield duplicates.resolve(result, records)
-        self._rows = duplicates.rows
-        self._counts = duplicates.counts
+                yield in_order.resolve(result, records)
+        self._rows = in_order.rows
+        self._counts = in_order.counts
         self._finished = True
 
     def report(self) -> ImportReport:
