@@ -311,10 +311,16 @@ def _reads_per_import(account_size: int) -> int:
     with _stub(account_size) as stub:
         table = Table(_client(stub.endpoint), "contacts")
         contacts = ContactStore(table)
-        snapshot = AccountStore(table, contacts).snapshot("bench")
+        profile = AccountStore(table, contacts).get("bench")
         with path.open("rb") as body, tempfile.TemporaryDirectory() as work:
-            options = VerifyOptions(existing_contacts=snapshot.contact_count, blocklist=snapshot.blocklist)
-            verification = Verification(body, options=options, policy=Policy(), size=path.stat().st_size)
+            options = VerifyOptions(existing_contacts=profile.contact_count)
+            verification = Verification(
+                body,
+                options=options,
+                policy=Policy(),
+                size=path.stat().st_size,
+                blocklist_lookup=lambda found: contacts.blocklisted_among("bench", found),
+            )
             streamed = stream(verification, Path(work))
             stamp = ImportStamp("bench", "leads", "etag", FlagStatus.NONE, "2026-11-30T00:00:00.000+00:00")
             contacts.merge_import(stamp, streamed.contacts)

@@ -243,8 +243,10 @@ def test_serve_opens_the_port_only_once_the_stack_is_wired(free_port):
     assert first_answer["status"] == "CREATE_COMPLETE"
     assert first_answer["notifications"]
     assert first_answer["routed"] is True
-    # and the port is free again once it stopped
+    # and the port is free again once it stopped (nothing listens; the client's closed connections may
+    # still linger in TIME_WAIT, which a server binding with SO_REUSEADDR, as werkzeug does, ignores)
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.bind(("127.0.0.1", free_port))
 
 

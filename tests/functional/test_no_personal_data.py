@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Iterator
 
 import pytest
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from functional_cloud import ACCOUNT, Cloud, run_the_state_machine
 from test_import_check import import_key, only_result
 
@@ -16,8 +19,31 @@ def leaks(text: str) -> list[str]:
     return [secret for secret in SECRETS if secret in lowered]
 
 
+class Recorder(logging.Handler):
+    """Every record the functions log, formatted as Powertools writes it (JSON, with the extra keys)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(LambdaPowertoolsFormatter())
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@pytest.fixture
+def logs() -> Iterator[Recorder]:
+    # The functions log through Powertools' "listguard" logger (the service) and its children.
+    recorder, logger = Recorder(), logging.getLogger("listguard")
+    logger.addHandler(recorder)
+    try:
+        yield recorder
+    finally:
+        logger.removeHandler(recorder)
+
+
 def test_a_rejected_file_and_a_declined_import_tell_nothing_of_their_rows(
-    cloud: Cloud, capsys: pytest.CaptureFixture[str], small_check_policy: int
+    cloud: Cloud, logs: Recorder, small_check_policy: int
 ) -> None:
     # Given a file whose first row is not a header nor holds an address, and a bought list
     rejected = "Zoë Müller,secret-note,zoë at example.de\nAnn,secret-note,nothing\n".encode()
@@ -33,13 +59,13 @@ def test_a_rejected_file_and_a_declined_import_tell_nothing_of_their_rows(
     # Then the functions' logs, results, import records, notifications and SNS messages name rows,
     # counts and rules, never an address nor what a row holds
     assert results[0]["status"] == "rejected" and "row 1" in results[0]["error"]
-    logs = capsys.readouterr().out
-    assert "import" in logs
+    logged = "\n".join(logs.lines)
+    assert "import" in logged
     records = [cloud.raw_item("ACCOUNT#acme", f"IMPORT#{name}") for name in ("odd", "bought")]
     notes = [n.model_dump_json() for n in cloud.notification_store.list(ACCOUNT)]
     events = json.dumps(cloud.flag_events())
     for where, text in (
-        ("logs", logs),
+        ("logs", logged),
         ("results", json.dumps(results)),
         ("records", json.dumps(records, default=str)),
         ("notifications", json.dumps(notes)),

@@ -196,7 +196,9 @@ def _read_units(name: str, request: Mapping[str, Any], result: Mapping[str, Any]
         asked = sum(len(r["Keys"]) for r in request["RequestItems"].values())
         found = [i for items in result.get("Responses", {}).values() for i in items]
         found_units = sum(max(1, math.ceil(item_size(i) / READ_UNIT_BYTES)) for i in found)
-        return found_units + (asked - len(found))  # an item not found still costs a unit
+        units = found_units + (asked - len(found))  # an item not found still costs a unit
+        consistent = all(r.get("ConsistentRead") for r in request["RequestItems"].values())
+        return units if consistent else units / 2
     items = result.get("Items", [])
     # A count returns no items: it reads them all the same (counted here at a contact's typical size).
     scanned = sum(item_size(i) for i in items) or int(result.get("ScannedCount", 0)) * TYPICAL_ITEM_BYTES

@@ -25,16 +25,6 @@ MAX_STANDING_ATTEMPTS = 10
 
 
 @dataclass(frozen=True)
-class AccountSnapshot:
-    """What a check needs to know about the account before it starts."""
-
-    contact_count: int
-    #: The addresses of blocklisted contacts, as stored: the engine normalises them as it does rows.
-    blocklist: frozenset[str]
-    standing: AccountStanding
-
-
-@dataclass(frozen=True)
 class StandingChange:
     before: AccountStanding
     after: AccountStanding
@@ -53,14 +43,6 @@ class AccountStore:
     def get(self, account: str) -> AccountProfile:
         item = self._table.get(_profile_key(account))
         return AccountProfile.model_validate(item or {"account": account})
-
-    def snapshot(self, account: str) -> AccountSnapshot:
-        profile = self.get(account)
-        return AccountSnapshot(
-            contact_count=profile.contact_count,
-            blocklist=self._contacts.blocklisted_addresses(account),
-            standing=profile.standing,
-        )
 
     # -- the import lane: one import of an account writes contacts at a time ---------------------------
 

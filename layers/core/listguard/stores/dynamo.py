@@ -274,11 +274,12 @@ class Table:
         keys: Iterable[Mapping[str, str]],
         *,
         projection: Sequence[str] = (),
+        consistent: bool = True,
         max_attempts: int = 8,
         base_delay: float = 0.05,
         max_delay: float = 5.0,
     ) -> list[Item]:
-        """The items that exist among ``keys`` (strongly consistent), in no particular order.
+        """The items that exist among ``keys`` (strongly consistent unless told), in no particular order.
 
         ``UnprocessedKeys`` is DynamoDB's answer to throttling on part of a batch: wait exponentially
         (full jitter), and give up with ``UnprocessedKeysError`` after ``max_attempts``.
@@ -288,7 +289,7 @@ class Table:
         for start in range(0, len(unique), BATCH_GET_LIMIT):
             request: dict[str, Any] = {
                 "Keys": [serialize(k) for k in unique[start : start + BATCH_GET_LIMIT]],
-                "ConsistentRead": True,
+                "ConsistentRead": consistent,
                 **_projection(projection),
             }
             attempt = 0

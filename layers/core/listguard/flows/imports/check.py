@@ -173,23 +173,30 @@ class ImportCheck:
             if claim is None:
                 logger.info("import already checked or being checked", extra={"key": obj.key, "etag": etag})
                 return skipped.model_copy(update={"skipped_reason": "duplicate delivery"})
-            snapshot = self._services.accounts.snapshot(ref.account)
-            if snapshot.standing is AccountStanding.SUSPENDED:
+            # The list size from the account's counter; the blocklist for the file's own addresses: the
+            # check reads what the file holds, not the account.
+            profile = self._services.accounts.get(ref.account)
+            if profile.standing is AccountStanding.SUSPENDED:
                 return self._reject(ref, etag, SUSPENDED)
             existing_contacts = claim.pinned_existing_contacts(etag)
             if existing_contacts is None:
-                existing_contacts = snapshot.contact_count
+                existing_contacts = profile.contact_count
                 self._services.imports.pin_existing_contacts(
                     ref.account, ref.import_id, etag=etag, existing_contacts=existing_contacts
                 )
-            options = VerifyOptions(existing_contacts=existing_contacts, blocklist=snapshot.blocklist)
+            options = VerifyOptions(existing_contacts=existing_contacts)
+            contacts = self._services.contacts
             try:
                 verification = Verification(
-                    body, options=options, policy=self._services.policy, size=int(response["ContentLength"])
+                    body,
+                    options=options,
+                    policy=self._services.policy,
+                    size=int(response["ContentLength"]),
+                    blocklist_lookup=lambda found: contacts.blocklisted_among(ref.account, found),
                 )
             except UnusableFileError as error:
                 return self._reject(ref, etag, str(error))
-            return self._import(ref, etag, verification, options, snapshot.standing)
+            return self._import(ref, etag, verification, options, profile.standing)
         finally:
             body.close()
 

@@ -31,7 +31,7 @@ from listguard.flows.remediation.export import BOM, LISTGUARD_PREFIX, ExportLayo
 from listguard.flows.remediation.objects import S3TextSink
 from listguard.flows.remediation.record import StepRef, current
 from listguard.flows.remediation.services import Services
-from listguard.verification import Policy, Verdict, Verification, VerifyOptions
+from listguard.verification import Policy, Verdict, Verification
 
 FORMULA_ADDRESS = "formula_address"
 REPORT_COLUMNS = ("email", "reason", "detail")
@@ -51,8 +51,9 @@ def clean(services: Services, ref: StepRef) -> dict[str, Any]:
     pending: deque[dict[str, Any]] = deque()
     verification = Verification(
         io.BufferedReader(_EngineFeed(_engine_rows(snapshot(services, record), layout, pending)), 1 << 20),
-        options=VerifyOptions(blocklist=services.contacts.blocklisted_addresses(record.account)),
         policy=Policy().model_copy(update={"max_file_bytes": _NO_SIZE_LIMIT}),
+        # The export's own addresses are looked up, not the account's whole blocklist.
+        blocklist_lookup=lambda found: services.contacts.blocklisted_among(record.account, found),
     )
     removed: Counter[str] = Counter()
     kept = 0
