@@ -5,6 +5,8 @@ from __future__ import annotations
 import typer
 
 from .commands import accounts, contacts, demo, imports, local, notifications, reviews, verify
+from .commands.campaigns import app as campaigns_app
+from .commands.feedback import app as feedback_app
 
 app = typer.Typer(
     name="listguard",
@@ -21,6 +23,8 @@ app.add_typer(contacts.app, name="contacts")
 app.add_typer(notifications.app, name="notifications")
 app.add_typer(accounts.app, name="accounts")
 app.add_typer(local.app, name="local")
+app.add_typer(campaigns_app, name="campaigns")
+app.add_typer(feedback_app, name="feedback")
 
 
 def main() -> None:

@@ -27,6 +27,12 @@ SAMPLE: dict[str, Any] = {
     "standing": "under_review",
     "standing_label": "under review",
     "consequence": "Each new import is held until an operator reviews it.",
+    # campaign_paused
+    "campaign_id": "c-0123456789ab",
+    "subject": "Spring <sale>",
+    "sample_sent": 500,
+    "held": 4200,
+    "check_import_id": "c-0123456789ab-check-1",
 }
 
 

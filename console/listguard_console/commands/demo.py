@@ -20,6 +20,7 @@ import typer
 
 from ..errors import CommandError, load_policy, one_line_errors
 from ..sample_data import BORDERLINE, BOUGHT, CLEAN, contact_list
+from .demo_campaigns import CampaignChapters, campaign_settings
 
 if TYPE_CHECKING:
     from listguard.domain import ImportRecord
@@ -83,7 +84,9 @@ def demo(
                 f"LISTGUARD_{name.upper()}": str(value) for name, value in policy.model_dump().items()
             }
             with console.status("Deploying infra/template.yaml on the local AWS (moto)..."):
-                cloud_context = LocalCloud.start(environment=QUIET | thresholds)
+                cloud_context = LocalCloud.start(
+                    environment=QUIET | thresholds | campaign_settings(policy.check_min_new_contacts)
+                )
                 cloud = cloud_context.__enter__()
         except LocalCloudError as error:
             raise CommandError(f"the local AWS could not be deployed: {error}") from None
@@ -145,6 +148,7 @@ class _Demo:
             "standing": str(profile.standing),
             "emails": self.emails_seen,
         }
+        self.document["campaign"] = CampaignChapters(self, seed=seed).tell()
         return self.document
 
     # -- one import -----------------------------------------------------------------------------------

@@ -1,0 +1,393 @@
+"""The demo's campaign chapters: a campaign to new contacts is sampled, bounces pause it, the flagged
+contacts are remediated, and the requeue sends it to the clean contacts that had not received it.
+
+A new customer imports an old list in pieces small enough to need no verification check each, so
+nothing stopped it at the door; its first campaign does. Everything runs through the deployed
+functions and state machines, driven by the same calls as the console's commands.
+"""
+
+from __future__ import annotations
+
+import email
+import io
+import math
+import time
+from email.message import Message
+from typing import TYPE_CHECKING, Any
+
+from ..errors import CommandError
+from ..sample_data import Mix, contact_list
+from .campaigns import campaign_actions, invoke_requeue, print_campaign
+
+if TYPE_CHECKING:
+    from listguard.domain.deliverability import DeliverabilityPolicy
+    from listguard.domain.models import Campaign, ImportRecord
+    from listguard.flows.campaigns.actions import Campaigns
+
+CAMPAIGN_ACCOUNT = "globex-sports"
+CAMPAIGN_OWNER = "owner@globex-sports.example"
+#: An old trade-show list: about one address in seven no longer exists (disposable and mistyped
+#: domains), with role accounts and a few broken rows.
+OLD_LIST = Mix(invalid=0.03, duplicate=0.02, disposable=0.07, role=0.03, typo=0.06)
+#: Verdicts of addresses that do not exist: SES reports their emails as hard bounces.
+BOUNCING = {"disposable", "typo_domain"}
+#: The demo's stack sends fast, and samples in proportion to its check threshold (so that the small
+#: lists of the tests behave as the default ones): see ``campaign_settings``.
+DEMO_SEND_RATE = 500
+
+
+def demo_deliverability(check_min_new_contacts: int) -> DeliverabilityPolicy:
+    """The demo stack's campaign parameters (deployed: a sample of 500 from 2,000 never-mailed
+    contacts, at 14 emails/s): a sample of a fifth of the check threshold, from as many contacts. The
+    pause thresholds are the ones in force (``LISTGUARD_*``, as the stack's parameters would be)."""
+    from listguard.domain.deliverability import DeliverabilityPolicy
+
+    return DeliverabilityPolicy(
+        sample_min_new_contacts=check_min_new_contacts,
+        sample_size=max(20, check_min_new_contacts // 5),
+        send_rate_per_second=DEMO_SEND_RATE,
+    )
+
+
+def campaign_settings(check_min_new_contacts: int) -> dict[str, str]:
+    """``demo_deliverability`` as the functions' environment."""
+    policy = demo_deliverability(check_min_new_contacts)
+    return {f"LISTGUARD_{name.upper()}": str(value) for name, value in policy.model_dump().items()}
+
+
+class CampaignChapters:
+    def __init__(self, demo: Any, *, seed: int) -> None:
+        self.demo = demo
+        self.seed = seed
+        self.stack, self.cloud, self.story = demo.stack, demo.cloud, demo.story
+        self.actions: Campaigns = campaign_actions(self.stack)
+        self.document: dict[str, Any] = {"account": CAMPAIGN_ACCOUNT}
+
+    def tell(self) -> dict[str, Any]:
+        from listguard.stores import utc_now_iso
+
+        policy = self.demo.policy
+        deliverability = demo_deliverability(policy.check_min_new_contacts)
+        sample_size = deliverability.sample_size
+        self.stack.accounts.set_email(CAMPAIGN_ACCOUNT, CAMPAIGN_OWNER, now=utc_now_iso())
+
+        # Enough contacts that the ones the sample leaves need a check; each piece small enough not to.
+        needed = max(policy.check_min_new_contacts, deliverability.sample_min_new_contacts) + sample_size
+        rows = math.ceil(needed * 1.15 / 0.95)
+        pieces = max(2, math.ceil(rows / (0.9 * policy.check_min_new_contacts)))
+        self.story.chapter(
+            f"5. A new customer, {CAMPAIGN_ACCOUNT}, imports an old trade-show list of {rows:,} contacts, in "
+            f"{pieces} pieces"
+        )
+        self.story.note(
+            f"Each piece holds fewer than {policy.check_min_new_contacts:,} new contacts: no verification "
+            "check is required, and every contact is imported sendable."
+        )
+        self._import_pieces(rows, pieces)
+
+        self.story.chapter("6. Its first campaign goes to a sample first")
+        campaign = self._send_campaign(deliverability)
+        self._feedback(campaign)
+        campaign = self._evaluate(campaign)
+        if campaign.decision != "pause":
+            self.story.note("The sample was under both thresholds: the campaign went on to everyone.")
+            return self._finish(campaign)
+
+        self.story.chapter("7. The contacts it held go through the verification check")
+        check = self._check(campaign)
+        self.story.chapter("8. The flagged contacts are remediated")
+        self.document["remediation"] = self._remediate_flagged_contacts(campaign, check)
+
+        self.story.chapter("9. The requeue job sends the campaign to the clean contacts")
+        self.story.note("EventBridge runs the requeue job every 15 minutes; locally the console invokes it.")
+        self.story.command(f"listguard campaigns requeue {campaign.campaign_id} --account {CAMPAIGN_ACCOUNT}")
+        report = invoke_requeue(self.stack, CAMPAIGN_ACCOUNT, campaign.campaign_id)
+        self.story.console.print(
+            f"   the requeue job: {report['sent']:,} contacts got it, {report['taken']:,} had it already, "
+            f"{report['still_flagged'] or 0:,} still flagged; campaign [bold]{report['status']}[/]"
+        )
+        self.document["requeue"] = report
+        return self._finish(self.actions.get(CAMPAIGN_ACCOUNT, campaign.campaign_id))
+
+    # -- the list, in pieces --------------------------------------------------------------------------
+
+    def _import_pieces(self, rows: int, pieces: int) -> None:
+        from listguard.domain.keys import import_object_key
+
+        body = contact_list(rows, mix=OLD_LIST, seed=self.seed + 3, start=100_000).decode().splitlines()
+        header, lines = body[0], body[1:]
+        size = math.ceil(len(lines) / pieces)
+        imported = []
+        for index in range(pieces):
+            name = f"tradeshow-{index + 1}"
+            piece = "\n".join([header, *lines[index * size : (index + 1) * size]]) + "\n"
+            self.cloud.client("s3").put_object(
+                Bucket=self.stack.output("ImportsBucketName"),
+                Key=import_object_key(CAMPAIGN_ACCOUNT, f"{name}.csv"),
+                Body=piece.encode(),
+            )
+            record = self._import_rests(name)
+            imported.append(record.model_dump(mode="json", exclude_none=True))
+            self.story.console.print(
+                f"   imports/{CAMPAIGN_ACCOUNT}/{name}.csv: {record.new_contacts:,} new contacts, "
+                f"predicted bounce rate {record.predicted_bounce_rate or 0:.1%} -> [bold]{record.status}[/] "
+                "(no check required)"
+            )
+        self.document["imports"] = imported
+
+    # -- the campaign and its sample ------------------------------------------------------------------
+
+    def _send_campaign(self, deliverability: Any) -> Campaign:
+        subject, text = "Spring collection: 20% off running shoes", "Hello, our spring collection is here."
+        self.story.command(
+            f'listguard campaigns create --account {CAMPAIGN_ACCOUNT} --subject "{subject}" --text "..."'
+        )
+        campaign = self.actions.create(CAMPAIGN_ACCOUNT, subject=subject, text=text, html=f"<p>{text}</p>")
+        cid = campaign.campaign_id
+        self.story.command(f"listguard campaigns send {cid} --account {CAMPAIGN_ACCOUNT}")
+        started = time.perf_counter()
+        self.actions.start(CAMPAIGN_ACCOUNT, cid)
+        campaign = self._campaign_until(cid, lambda c: c.status == "observing", "its sample sent")
+        self.story.console.print(
+            f"   {campaign.new_count:,} of its {campaign.target_count:,} contacts were never mailed "
+            f"(at least {deliverability.sample_min_new_contacts:,}): a random sample of "
+            f"{campaign.sample_size:,} gets it first, at up to {deliverability.send_rate_per_second}/s "
+            f"({time.perf_counter() - started:.1f} s); the rest waits for the observation window "
+            f"({deliverability.observation_window_seconds // 3600} h) to end"
+        )
+        self.document["campaign_id"] = cid
+        return campaign
+
+    def _feedback(self, campaign: Campaign) -> None:
+        """What SES reports back: the sample's addresses that do not exist bounce, one person complains."""
+        cid = campaign.campaign_id
+        recipients = list(self.actions.recipients(CAMPAIGN_ACCOUNT, cid))
+        verdicts = {c.email: c.verdict for c in self.stack.contacts.list(CAMPAIGN_ACCOUNT)}
+        bouncing = [address for address in recipients if verdicts.get(address) in BOUNCING]
+        complaining = next(address for address in recipients if verdicts.get(address) == "valid")
+        self.story.note(
+            "No mail server answers on the local AWS: `feedback simulate` publishes to the feedback topic "
+            "the event SES publishes for each hard bounce and complaint; the feedback function takes it."
+        )
+        for address in bouncing:
+            self._simulate("bounce", address, cid)
+        self._simulate("complaint", complaining, cid)
+        self.story.command(f"listguard feedback simulate --bounce {bouncing[0]} --campaign {cid} ...")
+        self.story.console.print(
+            f"   {len(bouncing):,} hard bounces (the addresses at disposable and mistyped domains) and "
+            "1 complaint: each contact is blocklisted, and the sample's rates move"
+        )
+        self.document["feedback"] = {"hard_bounces": len(bouncing), "complaints": 1}
+
+    def _simulate(self, kind: str, address: str, campaign_id: str) -> None:
+        import json
+
+        from listguard.domain import keys
+        from listguard.flows.campaigns.feedback import simulated_notification
+        from listguard.stores import utc_now_iso
+
+        campaign = self.actions.get(CAMPAIGN_ACCOUNT, campaign_id)
+        entry = self.actions.s.ledger.get(CAMPAIGN_ACCOUNT, campaign_id, keys.contact_key(address))
+        notification = simulated_notification(
+            kind,  # type: ignore[arg-type]
+            address,
+            account=CAMPAIGN_ACCOUNT,
+            campaign_id=campaign_id,
+            sender=campaign.sender,
+            message_id=entry.message_id if entry else None,
+            at=utc_now_iso(),
+        )
+        self.cloud.client("sns").publish(
+            TopicArn=self.stack.output("FeedbackTopicArn"), Message=json.dumps(notification)
+        )
+
+    def _evaluate(self, campaign: Campaign) -> Campaign:
+        cid = campaign.campaign_id
+        self.story.command(f"listguard campaigns evaluate {cid} --account {CAMPAIGN_ACCOUNT}")
+        self.story.note("(an operator ends the observation window early; otherwise it ends on its own)")
+        self.actions.evaluate(CAMPAIGN_ACCOUNT, cid)
+        campaign = self._campaign_until(
+            cid,
+            lambda c: c.status == "sent" or (c.status == "paused" and c.held_count is not None),
+            "its decision",
+        )
+        view = self.actions.view(CAMPAIGN_ACCOUNT, cid).document()
+        self.story.command(f"listguard campaigns show {cid} --account {CAMPAIGN_ACCOUNT}")
+        print_campaign(self.story.console, view)
+        self.document |= {
+            "decision": campaign.decision,
+            "sample": view["sample"],
+            "held": campaign.held_count,
+        }
+        self._print_customer_emails()
+        return campaign
+
+    # -- the pause: the check, the remediation ----------------------------------------------------------
+
+    def _check(self, campaign: Campaign) -> ImportRecord:
+        assert campaign.check_import_id is not None
+        name = campaign.check_import_id
+        self.story.note(
+            f"The {campaign.held_count:,} held contacts are an ordinary import, imports/{CAMPAIGN_ACCOUNT}/"
+            f"{name}.csv: the import lifecycle checks them, and they stay Pending until it ends."
+        )
+        record = self._import_rests(name)
+        if record.status == "awaiting_confirmation":
+            self._print_customer_emails(full=False)
+            self.story.command(f"listguard imports confirm {name} --account {CAMPAIGN_ACCOUNT}")
+            self.stack.lifecycle.confirm(CAMPAIGN_ACCOUNT, name)
+            record = self._import_rests(name, besides="awaiting_confirmation")
+        self.story.outcome(record)
+        self._print_customer_emails()
+        self.document["check"] = record.model_dump(mode="json", exclude_none=True)
+        return record
+
+    def _remediate_flagged_contacts(self, campaign: Campaign, check: ImportRecord) -> dict[str, Any]:
+        """The customer cleans up the contacts the check flagged, and the campaign is marked for requeue.
+
+        This is the step the remediation chapter takes over once the two are told together (its
+        `listguard remediate start --campaign` does exactly this, with the customer's typed
+        confirmation): here it is done with what the stores offer. The flagged, subscribed contacts
+        are exported (formula-safe CSV in the exports bucket, read back before anything is deleted),
+        deleted (each only if unchanged since it was read), the ones the check found valid are
+        imported again as a clean list, and the campaign gets the two attributes a remediation sets.
+        """
+        from listguard.csvio import CsvWriter
+        from listguard.domain import keys
+        from listguard.domain.keys import import_object_key
+        from listguard.stores import utc_now_iso
+        from listguard.stores.campaigns import campaign_key
+
+        cid, name = campaign.campaign_id, check.import_id
+        flagged = [
+            c
+            for c in self.stack.contacts.flagged_by(CAMPAIGN_ACCOUNT, name)
+            if c.flag_status != "none" and c.subscription_status == "subscribed"
+        ]
+        remediation_id = f"demo-cleanup-{cid}"
+        out = io.StringIO()
+        writer = CsvWriter(out, ["email", "verdict", "first_name", "last_name", "country"])
+        for c in flagged:
+            writer.write_row(
+                [c.email, c.verdict, *(c.attributes.get(k) for k in ("first_name", "last_name", "country"))]
+            )
+        export_key = f"exports/{CAMPAIGN_ACCOUNT}/{remediation_id}.csv"
+        exports = self.stack.output("ExportsBucketName")
+        self.cloud.client("s3").put_object(Bucket=exports, Key=export_key, Body=out.getvalue().encode())
+        exported = self.cloud.client("s3").get_object(Bucket=exports, Key=export_key)["Body"].read().decode()
+        if exported.count("\r\n") != len(flagged) + 1:
+            raise CommandError("the export does not hold every flagged contact: nothing was deleted")
+        for c in flagged:
+            self.stack.table.delete(
+                {"pk": keys.account_pk(CAMPAIGN_ACCOUNT), "sk": keys.contact_sk(c.email_key)},
+                condition="#rev = :rev",
+                names={"#rev": "rev"},
+                values={":rev": c.rev},
+            )
+        clean = [c for c in flagged if c.verdict == "valid"]
+        body = "email,first_name,last_name,country\n" + "".join(
+            f"{c.email},{c.attributes.get('first_name', '')},{c.attributes.get('last_name', '')},"
+            f"{c.attributes.get('country', '')}\n"
+            for c in clean
+        )
+        clean_name = f"{cid}-clean"
+        self.cloud.client("s3").put_object(
+            Bucket=self.stack.output("ImportsBucketName"),
+            Key=import_object_key(CAMPAIGN_ACCOUNT, f"{clean_name}.csv"),
+            Body=body.encode(),
+        )
+        reimport = self._import_rests(clean_name)
+        self.stack.table.update(
+            campaign_key(CAMPAIGN_ACCOUNT, cid),
+            update="SET requeue_requested_by = :by, requeue_requested_at = :at",
+            condition="attribute_exists(pk)",
+            values={":by": remediation_id, ":at": utc_now_iso()},
+        )
+        self.story.console.print(
+            f"   {len(flagged):,} flagged contacts exported to {export_key} and deleted; the "
+            f"{len(clean):,} the check found valid imported again ({clean_name}: {reimport.status}); "
+            f"campaign marked for requeue by {remediation_id}"
+        )
+        return {
+            "id": remediation_id,
+            "exported": len(flagged),
+            "deleted": len(flagged),
+            "reimported": len(clean),
+            "reimport_status": str(reimport.status),
+        }
+
+    # -- the end ----------------------------------------------------------------------------------------
+
+    def _finish(self, campaign: Campaign) -> dict[str, Any]:
+        from ..localcloud.motocompat import sent_emails
+
+        view = self.actions.view(CAMPAIGN_ACCOUNT, campaign.campaign_id).document()
+        to_contacts = [
+            message["To"]
+            for message in map(email.message_from_string, sent_emails())
+            if message["X-Listguard-Campaign"] == campaign.campaign_id
+        ]
+        self.story.console.print(
+            f"   campaign {campaign.campaign_id}: [bold]{view['status']}[/]; SES took {len(to_contacts):,} "
+            f"emails for {len(set(to_contacts)):,} distinct contacts ({view['sent_by_phase']}): nobody got "
+            "it twice, and no flagged or blocklisted contact got it"
+        )
+        self.document |= {
+            "status": view["status"],
+            "sent": view["sent"],
+            "sent_by_phase": view["sent_by_phase"],
+            "emails": len(to_contacts),
+            "distinct_recipients": len(set(to_contacts)),
+        }
+        return self.document
+
+    # -- plumbing -----------------------------------------------------------------------------------------
+
+    def _campaign_until(self, campaign_id: str, done: Any, what: str, timeout: float = 60.0) -> Campaign:
+        deadline = time.monotonic() + timeout
+        while True:
+            campaign = self.actions.get(CAMPAIGN_ACCOUNT, campaign_id)
+            if done(campaign):
+                return campaign
+            if campaign.status == "failed" or time.monotonic() > deadline:
+                raise CommandError(
+                    f"campaign {campaign_id} did not reach {what}: {campaign.status} {campaign.error or ''}"
+                )
+            time.sleep(0.05)
+
+    def _import_rests(self, import_id: str, *, besides: str = "", timeout: float = 60.0) -> ImportRecord:
+        """The import once it rests and the customer has been told (just after it moved)."""
+        from .demo import RESTING, TOLD
+
+        deadline = time.monotonic() + timeout
+        while True:
+            record = self.stack.imports.get(CAMPAIGN_ACCOUNT, import_id)
+            if record is not None and record.status in RESTING and record.status != besides:
+                expected = TOLD.get(str(record.status))
+                if expected is None or any(
+                    note.event_type in expected and note.event_key.split(":")[2] == import_id
+                    for note in self.stack.notifications.list(CAMPAIGN_ACCOUNT, limit=3)
+                ):
+                    return record
+            if time.monotonic() > deadline:
+                raise CommandError(f"import {import_id} did not finish in {timeout:.0f} s on the local AWS")
+            time.sleep(0.05)
+
+    def _print_customer_emails(self, *, full: bool = True) -> None:
+        """The emails the customer received since the last look (campaign emails to contacts are not)."""
+        from ..localcloud.motocompat import sent_emails
+
+        raw = sent_emails()
+        for text in raw[self.demo.emails_seen :]:
+            message: Message = email.message_from_string(text)
+            if message["To"] == CAMPAIGN_OWNER:
+                self.story.email(message, _text_part(message), full=full)
+        self.demo.emails_seen = len(raw)
+
+
+def _text_part(message: Message) -> str:
+    for part in message.walk():
+        if part.get_content_type() == "text/plain":
+            payload = part.get_payload(decode=True)
+            return payload.decode() if isinstance(payload, bytes) else str(payload)
+    return ""
