@@ -72,6 +72,17 @@ def campaign_until(
         time.sleep(0.1)
 
 
+def import_until(import_id: str, done: Callable[[str], bool], timeout: float = 30.0) -> str:
+    """The import's status once ``done`` says so (its state machine moves it on another thread)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status = str(listguard("imports", "show", import_id, "--account", ACCOUNT)["status"])
+        if done(status):
+            return status
+        assert time.monotonic() < deadline, f"import {import_id} still {status}"
+        time.sleep(0.1)
+
+
 def emails_of(campaign_id: str) -> Counter[str]:
     messages = map(email.message_from_string, sent_emails())
     return Counter(str(m["To"]) for m in messages if m["X-Listguard-Campaign"] == campaign_id)
@@ -136,7 +147,9 @@ def test_bounces_pause_a_sample_and_the_requeue_sends_the_rest_once_marked(cloud
     assert (paused["sample"]["hard_bounces"], paused["sample"]["bounce_rate"]) == (2, 0.2)
     assert paused["check"]["held"] == 30
     check = paused["check"]["import_id"]
-    assert listguard("imports", "show", check, "--account", ACCOUNT)["status"] == "awaiting_confirmation"
+    assert (
+        import_until(check, lambda status: status not in ("received", "verifying")) == "awaiting_confirmation"
+    )
     held = listguard("contacts", "list", "--account", ACCOUNT, "--flag", "pending")
     assert len(held) == 30 and {c["flagged_by"] for c in held} == {check}
     blocklisted = listguard("contacts", "list", "--account", ACCOUNT, "--subscription", "blocklisted")
@@ -144,10 +157,10 @@ def test_bounces_pause_a_sample_and_the_requeue_sends_the_rest_once_marked(cloud
 
     # When the customer continues with the check (clean addresses: validated) and the job runs
     listguard("imports", "confirm", check, "--account", ACCOUNT)
-    deadline = time.monotonic() + 20
-    while listguard("imports", "show", check, "--account", ACCOUNT)["status"] != "validated":
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    assert (
+        import_until(check, lambda status: status not in ("verifying", "awaiting_confirmation"))
+        == "validated"
+    )
     waiting = listguard("campaigns", "requeue", campaign_id, "--account", ACCOUNT)
 
     # Then the check is settled, but nothing is sent before a remediation marks the campaign
@@ -199,24 +212,37 @@ def test_a_sample_under_the_thresholds_continues_to_everyone_when_its_window_end
     assert emails_of(campaign_id) == dict.fromkeys((f"fair{i}@example.com" for i in range(40)), 1)
 
 
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (
-            ["campaigns", "create", "--account", ACCOUNT, "--subject", "S", "--text", "T", "--segment", "x"],
-            "COLUMN=VALUE",
-        ),
-        (["campaigns", "create", "--account", ACCOUNT, "--subject", "S", "--text", " "], "text body"),
-        (["campaigns", "show", "c-000000000000", "--account", ACCOUNT], "no campaign c-000000000000"),
-        (["campaigns", "send", "c#1", "--account", ACCOUNT], "campaign id 'c#1' is not allowed"),
-        (["feedback", "simulate", "--campaign", "c-1", "--account", ACCOUNT], "exactly one of --bounce"),
-    ],
-)
-def test_bad_input_is_one_error_line(cloud: LocalCloud, args: list[str], message: str) -> None:
-    result = CliRunner().invoke(app, args)
-    assert result.exit_code == 2, result.output
-    assert result.stderr.startswith("error: ") and message in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
+BAD_INPUT = [
+    (["campaigns", "create", "--subject", "S", "--text", "T", "--segment", "x"], "COLUMN=VALUE"),
+    (["campaigns", "create", "--subject", "S", "--text", " "], "text body"),
+    (["campaigns", "create", "--subject", "S", "--text", "T", "--sender", "nobody"], "not an email address"),
+    (["campaigns", "show", "c-000000000000"], "no campaign c-000000000000"),
+    (["campaigns", "send", "c#1"], "campaign id 'c#1' is not allowed"),
+    (["feedback", "simulate", "--campaign", "c-1"], "exactly one of --bounce"),
+]
+
+
+def test_bad_input_is_one_error_line(cloud: LocalCloud) -> None:
+    for args, message in BAD_INPUT:
+        result = CliRunner().invoke(app, [*args, "--account", ACCOUNT])
+        assert result.exit_code == 2, (args, result.output)
+        assert result.stderr.startswith("error: ") and message in result.stderr, (args, result.stderr)
+        assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_the_window_ends_on_its_own_and_the_thresholds_decide() -> None:
+    # Given a window of one second (ObservationWindowSeconds): nobody ends it early
+    short_window = ENVIRONMENT | {"LISTGUARD_OBSERVATION_WINDOW_SECONDS": "1"}
+    with LocalCloud.start(environment=short_window) as local, current(local):
+        import_contacts(local, "fair", 40, source="fair")
+        created = listguard("campaigns", "create", "--account", ACCOUNT, "--subject", "S", "--text", "T")
+
+        # When it is sent
+        listguard("campaigns", "send", created["campaign_id"], "--account", ACCOUNT)
+
+        # Then the state machine's timeout ends the window, and the clean sample lets it go on
+        done = campaign_until(created["campaign_id"], lambda d: d["status"] == "sent")
+        assert (done["sample"]["decision"], done["sent"]) == ("continue", 40)
 
 
 def test_only_a_campaign_in_its_window_can_be_evaluated(cloud: LocalCloud) -> None:

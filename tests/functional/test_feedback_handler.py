@@ -166,8 +166,10 @@ def test_what_is_not_a_campaign_emails_feedback_changes_nothing(cloud: Cloud) ->
     untagged["mail"]["tags"] = {}
     untagged["mail"]["headers"] = []
     confirmation = {"notificationType": "AmazonSnsSubscriptionSucceeded", "message": "ok"}
+    no_address = ses_event("bounce", addresses(1)[0], campaign)
+    no_address["bounce"]["bouncedRecipients"][0]["emailAddress"] = " "
 
-    results = feedback(cloud, untagged, confirmation)
+    results = feedback(cloud, untagged, confirmation, no_address)
 
     assert cloud.items() == before
-    assert results[0]["ignored"] and results[1]["ignored"]
+    assert all(result["ignored"] for result in results)

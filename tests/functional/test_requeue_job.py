@@ -209,6 +209,31 @@ def test_the_held_contacts_get_the_flag_their_check_ended_with(
     assert settled == (None if flag is FlagStatus.PENDING else str(status))
 
 
+def test_a_cleared_check_declines_each_held_contact_whose_own_verdict_bounces(cloud: Cloud) -> None:
+    # Given a paused campaign whose check found two of the held contacts at disposable domains
+    campaign = paused_campaign(cloud)
+    check = keys.campaign_check_import_id(campaign.campaign_id, 1)
+    held = sorted(c.email for c in cloud.contact_store.flagged_by(ACCOUNT, check))
+    for address in held[:2]:
+        cloud.table.update(
+            {"pk": keys.account_pk(ACCOUNT), "sk": keys.contact_sk(address)},
+            update="SET verdict = :disposable ADD #rev :one",
+            names={"#rev": "rev"},
+            values={":disposable": "disposable", ":one": 1},
+        )
+
+    # When the check import validates the file, and the job settles it
+    claim_import(cloud, check, ImportStatus.VALIDATED)
+    requeue(cloud)
+
+    # Then those two are declined (still found by the check import), the other 28 are sendable
+    declined = {c.email for c in cloud.contact_store.list(ACCOUNT, flag=FlagStatus.DECLINED)}
+    assert declined == set(held[:2])
+    assert {c.email for c in cloud.contact_store.flagged_by(ACCOUNT, check)} == set(held[:2])
+    sendable = {c.email for c in cloud.contact_store.list(ACCOUNT, flag=FlagStatus.NONE)}
+    assert set(held[2:]) <= sendable
+
+
 def test_a_failed_check_is_uploaded_again(cloud: Cloud) -> None:
     campaign = paused_campaign(cloud)
     check = keys.campaign_check_import_id(campaign.campaign_id, 1)

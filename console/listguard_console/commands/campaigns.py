@@ -35,7 +35,10 @@ REQUEUE_BUDGET_SECONDS = 50
 
 
 def campaign_actions(stack: Stack) -> Campaigns:
-    """The campaign actions on the stack the console is pointed at (the console never sends an email)."""
+    """The campaign actions on the stack the console is pointed at (the console never sends an email,
+    so it needs no deliverability setting: the defaults are taken as they are, without reading the
+    environment, which a local function running on another thread may be changing)."""
+    from listguard.domain.deliverability import DeliverabilityPolicy
     from listguard.flows.campaigns.actions import Campaigns
     from listguard.flows.campaigns.services import campaign_services
 
@@ -47,6 +50,7 @@ def campaign_actions(stack: Stack) -> Campaigns:
         bucket=stack.output("ImportsBucketName"),
         configuration_set=stack.outputs.get("CampaignConfigurationSetName"),
         notifier=None,
+        policy=DeliverabilityPolicy.model_construct(),
     )
     return Campaigns(
         services,

@@ -2,9 +2,10 @@
 
 An account imports its own list (a check is required: the customer continues, the list is validated),
 then a bought list (declined: its contacts are flagged and the customer is told how to clean up), then
-a borderline list (an operator reviews it, with the customer's answers). Every email the customer
-receives is printed as they would read it. Everything runs through the deployed functions and the
-import state machine, driven by the same calls as the console's commands.
+a borderline list (an operator reviews it, with the customer's answers); then a new customer's first
+campaign (demo_campaigns.py). Every email the customer receives is printed as they would read it.
+Everything runs through the deployed functions and the state machines, driven by the same calls as
+the console's commands.
 """
 
 from __future__ import annotations
@@ -65,7 +66,8 @@ def demo(
         bool, typer.Option("--json", help="Print one JSON object instead of the story.")
     ] = False,
 ) -> None:
-    """Run the import story on the local AWS: validated, declined, reviewed by an operator."""
+    """Run the import story on the local AWS: validated, declined, reviewed by an operator; then a
+    campaign sampled, paused by its bounces, and requeued to the clean contacts."""
     from rich.console import Console
 
     from ..localcloud import LocalCloud, LocalCloudError
@@ -84,9 +86,7 @@ def demo(
                 f"LISTGUARD_{name.upper()}": str(value) for name, value in policy.model_dump().items()
             }
             with console.status("Deploying infra/template.yaml on the local AWS (moto)..."):
-                cloud_context = LocalCloud.start(
-                    environment=QUIET | thresholds | campaign_settings(policy.check_min_new_contacts)
-                )
+                cloud_context = LocalCloud.start(environment=QUIET | thresholds | campaign_settings())
                 cloud = cloud_context.__enter__()
         except LocalCloudError as error:
             raise CommandError(f"the local AWS could not be deployed: {error}") from None

@@ -29,29 +29,29 @@ CAMPAIGN_OWNER = "owner@globex-sports.example"
 #: An old trade-show list: about one address in seven no longer exists (disposable and mistyped
 #: domains), with role accounts and a few broken rows.
 OLD_LIST = Mix(invalid=0.03, duplicate=0.02, disposable=0.07, role=0.03, typo=0.06)
+OLD_LIST_ROWS = 300
 #: Verdicts of addresses that do not exist: SES reports their emails as hard bounces.
 BOUNCING = {"disposable", "typo_domain"}
-#: The demo's stack sends fast, and samples in proportion to its check threshold (so that the small
-#: lists of the tests behave as the default ones): see ``campaign_settings``.
-DEMO_SEND_RATE = 500
+#: The demo's stack samples 50 of at least 200 never-mailed contacts, at up to 500 emails/s
+#: (deployed: 500 of at least 2,000, at 14/s): a small list tells the same story in seconds.
+DEMO_SAMPLE_SIZE, DEMO_SAMPLE_MIN_NEW_CONTACTS, DEMO_SEND_RATE = 50, 200, 500
 
 
-def demo_deliverability(check_min_new_contacts: int) -> DeliverabilityPolicy:
-    """The demo stack's campaign parameters (deployed: a sample of 500 from 2,000 never-mailed
-    contacts, at 14 emails/s): a sample of a fifth of the check threshold, from as many contacts. The
-    pause thresholds are the ones in force (``LISTGUARD_*``, as the stack's parameters would be)."""
+def demo_deliverability() -> DeliverabilityPolicy:
+    """The demo stack's campaign parameters. The pause thresholds are the ones in force
+    (``LISTGUARD_*``, as the stack's parameters would be)."""
     from listguard.domain.deliverability import DeliverabilityPolicy
 
     return DeliverabilityPolicy(
-        sample_min_new_contacts=check_min_new_contacts,
-        sample_size=max(20, check_min_new_contacts // 5),
+        sample_min_new_contacts=DEMO_SAMPLE_MIN_NEW_CONTACTS,
+        sample_size=DEMO_SAMPLE_SIZE,
         send_rate_per_second=DEMO_SEND_RATE,
     )
 
 
-def campaign_settings(check_min_new_contacts: int) -> dict[str, str]:
+def campaign_settings() -> dict[str, str]:
     """``demo_deliverability`` as the functions' environment."""
-    policy = demo_deliverability(check_min_new_contacts)
+    policy = demo_deliverability()
     return {f"LISTGUARD_{name.upper()}": str(value) for name, value in policy.model_dump().items()}
 
 
@@ -60,30 +60,29 @@ class CampaignChapters:
         self.demo = demo
         self.seed = seed
         self.stack, self.cloud, self.story = demo.stack, demo.cloud, demo.story
+        # Built once, now: settings read the whole environment, which a function running on another
+        # thread (a state machine's task) changes while it runs.
         self.actions: Campaigns = campaign_actions(self.stack)
+        self.lifecycle = self.stack.lifecycle
+        self.deliverability = demo_deliverability()
         self.document: dict[str, Any] = {"account": CAMPAIGN_ACCOUNT}
 
     def tell(self) -> dict[str, Any]:
         from listguard.stores import utc_now_iso
 
-        policy = self.demo.policy
-        deliverability = demo_deliverability(policy.check_min_new_contacts)
-        sample_size = deliverability.sample_size
+        policy, deliverability = self.demo.policy, self.deliverability
         self.stack.accounts.set_email(CAMPAIGN_ACCOUNT, CAMPAIGN_OWNER, now=utc_now_iso())
-
-        # Enough contacts that the ones the sample leaves need a check; each piece small enough not to.
-        needed = max(policy.check_min_new_contacts, deliverability.sample_min_new_contacts) + sample_size
-        rows = math.ceil(needed * 1.15 / 0.95)
-        pieces = max(2, math.ceil(rows / (0.9 * policy.check_min_new_contacts)))
+        # Each piece small enough to need no verification check.
+        pieces = max(1, math.ceil(OLD_LIST_ROWS / (0.9 * policy.check_min_new_contacts)))
         self.story.chapter(
-            f"5. A new customer, {CAMPAIGN_ACCOUNT}, imports an old trade-show list of {rows:,} contacts, in "
-            f"{pieces} pieces"
+            f"5. A new customer, {CAMPAIGN_ACCOUNT}, imports an old list: {OLD_LIST_ROWS:,} contacts"
         )
+        self._import_pieces(OLD_LIST_ROWS, pieces)
         self.story.note(
-            f"Each piece holds fewer than {policy.check_min_new_contacts:,} new contacts: no verification "
-            "check is required, and every contact is imported sendable."
+            f"Fewer than {policy.check_min_new_contacts:,} new contacts at a time: no verification check is "
+            "required, and every importable contact is sendable. Its first campaign is where the bad "
+            "addresses show."
         )
-        self._import_pieces(rows, pieces)
 
         self.story.chapter("6. Its first campaign goes to a sample first")
         campaign = self._send_campaign(deliverability)
@@ -94,17 +93,16 @@ class CampaignChapters:
             return self._finish(campaign)
 
         self.story.chapter("7. The contacts it held go through the verification check")
-        check = self._check(campaign)
+        self._check(campaign)
         self.story.chapter("8. The flagged contacts are remediated")
-        self.document["remediation"] = self._remediate_flagged_contacts(campaign, check)
+        self.document["remediation"] = self._remediate_flagged_contacts(campaign)
 
         self.story.chapter("9. The requeue job sends the campaign to the clean contacts")
-        self.story.note("EventBridge runs the requeue job every 15 minutes; locally the console invokes it.")
         self.story.command(f"listguard campaigns requeue {campaign.campaign_id} --account {CAMPAIGN_ACCOUNT}")
-        report = invoke_requeue(self.stack, CAMPAIGN_ACCOUNT, campaign.campaign_id)
+        report = self._requeue(campaign)
         self.story.console.print(
-            f"   the requeue job: {report['sent']:,} contacts got it, {report['taken']:,} had it already, "
-            f"{report['still_flagged'] or 0:,} still flagged; campaign [bold]{report['status']}[/]"
+            f"   the requeue job: {report['sent']:,} contacts got it now, {report['taken']:,} had it "
+            f"already, {report['still_flagged'] or 0:,} still flagged; campaign [bold]{report['status']}[/]"
         )
         self.document["requeue"] = report
         return self._finish(self.actions.get(CAMPAIGN_ACCOUNT, campaign.campaign_id))
@@ -119,7 +117,7 @@ class CampaignChapters:
         size = math.ceil(len(lines) / pieces)
         imported = []
         for index in range(pieces):
-            name = f"tradeshow-{index + 1}"
+            name = "tradeshow" if pieces == 1 else f"tradeshow-{index + 1}"
             piece = "\n".join([header, *lines[index * size : (index + 1) * size]]) + "\n"
             self.cloud.client("s3").put_object(
                 Bucket=self.stack.output("ImportsBucketName"),
@@ -235,22 +233,47 @@ class CampaignChapters:
         if record.status == "awaiting_confirmation":
             self._print_customer_emails(full=False)
             self.story.command(f"listguard imports confirm {name} --account {CAMPAIGN_ACCOUNT}")
-            self.stack.lifecycle.confirm(CAMPAIGN_ACCOUNT, name)
+            self.lifecycle.confirm(CAMPAIGN_ACCOUNT, name)
             record = self._import_rests(name, besides="awaiting_confirmation")
-        self.story.outcome(record)
+        self.story.console.print(
+            f"   import {name}: {record.new_contacts:,} contacts, predicted bounce rate "
+            f"{record.predicted_bounce_rate or 0:.1%} -> [bold]{record.status}[/]"
+        )
         self._print_customer_emails()
-        self.document["check"] = record.model_dump(mode="json", exclude_none=True)
+        # The requeue job's next run settles the check: each held contact gets its flag.
+        self.story.note("EventBridge runs the requeue job every 15 minutes; locally the console invokes it.")
+        self.story.command(f"listguard campaigns requeue {campaign.campaign_id} --account {CAMPAIGN_ACCOUNT}")
+        report = self._requeue(campaign)
+        held = list(self.stack.contacts.flagged_by(CAMPAIGN_ACCOUNT, name))
+        declined = [c for c in held if c.flag_status == "declined"]
+        self.story.console.print(
+            f"   the requeue job settled the check ({report['check_settled']}): "
+            f"{campaign.held_count - len(held):,} held contacts are sendable again, {len(declined):,} are "
+            f"declined by their own verdict; nothing is sent before a remediation marks the campaign"
+        )
+        self.demo.story.flagged(
+            [
+                c.model_dump(
+                    mode="json", include={"email", "flag_status", "subscription_status", "verdict", "row"}
+                )
+                for c in declined[:5]
+            ]
+        )
+        self.document["check"] = record.model_dump(mode="json", exclude_none=True) | {
+            "settled": report["check_settled"],
+            "declined": len(declined),
+        }
         return record
 
-    def _remediate_flagged_contacts(self, campaign: Campaign, check: ImportRecord) -> dict[str, Any]:
+    def _remediate_flagged_contacts(self, campaign: Campaign) -> dict[str, Any]:
         """The customer cleans up the contacts the check flagged, and the campaign is marked for requeue.
 
         This is the step the remediation chapter takes over once the two are told together (its
-        `listguard remediate start --campaign` does exactly this, with the customer's typed
-        confirmation): here it is done with what the stores offer. The flagged, subscribed contacts
-        are exported (formula-safe CSV in the exports bucket, read back before anything is deleted),
-        deleted (each only if unchanged since it was read), the ones the check found valid are
-        imported again as a clean list, and the campaign gets the two attributes a remediation sets.
+        `listguard remediate start --campaign` does this, with the customer's typed confirmation):
+        here it is done with what the stores offer. The flagged, subscribed contacts are exported
+        (formula-safe CSV in the exports bucket, read back before anything is deleted), deleted (each
+        only if unchanged since it was read), the ones whose verdict is valid imported again as a clean
+        list, and the campaign gets the two attributes a remediation sets.
         """
         from listguard.csvio import CsvWriter
         from listguard.domain import keys
@@ -258,19 +281,19 @@ class CampaignChapters:
         from listguard.stores import utc_now_iso
         from listguard.stores.campaigns import campaign_key
 
-        cid, name = campaign.campaign_id, check.import_id
+        assert campaign.check_import_id is not None
+        cid = campaign.campaign_id
         flagged = [
             c
-            for c in self.stack.contacts.flagged_by(CAMPAIGN_ACCOUNT, name)
+            for c in self.stack.contacts.flagged_by(CAMPAIGN_ACCOUNT, campaign.check_import_id)
             if c.flag_status != "none" and c.subscription_status == "subscribed"
         ]
         remediation_id = f"demo-cleanup-{cid}"
+        columns = ("first_name", "last_name", "country")
         out = io.StringIO()
-        writer = CsvWriter(out, ["email", "verdict", "first_name", "last_name", "country"])
+        writer = CsvWriter(out, ["email", "verdict", *columns])
         for c in flagged:
-            writer.write_row(
-                [c.email, c.verdict, *(c.attributes.get(k) for k in ("first_name", "last_name", "country"))]
-            )
+            writer.write_row([c.email, c.verdict, *(c.attributes.get(k) for k in columns)])
         export_key = f"exports/{CAMPAIGN_ACCOUNT}/{remediation_id}.csv"
         exports = self.stack.output("ExportsBucketName")
         self.cloud.client("s3").put_object(Bucket=exports, Key=export_key, Body=out.getvalue().encode())
@@ -285,18 +308,21 @@ class CampaignChapters:
                 values={":rev": c.rev},
             )
         clean = [c for c in flagged if c.verdict == "valid"]
-        body = "email,first_name,last_name,country\n" + "".join(
-            f"{c.email},{c.attributes.get('first_name', '')},{c.attributes.get('last_name', '')},"
-            f"{c.attributes.get('country', '')}\n"
-            for c in clean
-        )
-        clean_name = f"{cid}-clean"
-        self.cloud.client("s3").put_object(
-            Bucket=self.stack.output("ImportsBucketName"),
-            Key=import_object_key(CAMPAIGN_ACCOUNT, f"{clean_name}.csv"),
-            Body=body.encode(),
-        )
-        reimport = self._import_rests(clean_name)
+        reimported = None
+        if clean:
+            body = "email,first_name,last_name,country\n" + "".join(
+                ",".join([c.email, *(c.attributes.get(k, "") for k in columns)]) + "\n" for c in clean
+            )
+            self.cloud.client("s3").put_object(
+                Bucket=self.stack.output("ImportsBucketName"),
+                Key=import_object_key(CAMPAIGN_ACCOUNT, f"{cid}-clean.csv"),
+                Body=body.encode(),
+            )
+            record = self._import_rests(f"{cid}-clean")
+            if record.status == "awaiting_confirmation":  # the customer continues, as remediation does
+                self.lifecycle.confirm(CAMPAIGN_ACCOUNT, record.import_id)
+                record = self._import_rests(record.import_id, besides="awaiting_confirmation")
+            reimported = str(record.status)
         self.stack.table.update(
             campaign_key(CAMPAIGN_ACCOUNT, cid),
             update="SET requeue_requested_by = :by, requeue_requested_at = :at",
@@ -304,17 +330,24 @@ class CampaignChapters:
             values={":by": remediation_id, ":at": utc_now_iso()},
         )
         self.story.console.print(
-            f"   {len(flagged):,} flagged contacts exported to {export_key} and deleted; the "
-            f"{len(clean):,} the check found valid imported again ({clean_name}: {reimport.status}); "
-            f"campaign marked for requeue by {remediation_id}"
+            f"   {len(flagged):,} flagged contacts exported to {export_key}, then deleted; "
+            + (
+                f"the {len(clean):,} with a valid address imported again ({cid}-clean: {reimported}); "
+                if clean
+                else "none of them has a valid address: nothing to import again; "
+            )
+            + f"campaign marked for requeue by {remediation_id}"
         )
         return {
             "id": remediation_id,
             "exported": len(flagged),
             "deleted": len(flagged),
             "reimported": len(clean),
-            "reimport_status": str(reimport.status),
+            "reimport_status": reimported,
         }
+
+    def _requeue(self, campaign: Campaign) -> dict[str, Any]:
+        return invoke_requeue(self.stack, CAMPAIGN_ACCOUNT, campaign.campaign_id)
 
     # -- the end ----------------------------------------------------------------------------------------
 

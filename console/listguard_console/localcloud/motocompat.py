@@ -8,7 +8,8 @@ it touches. ``check_moto_version`` stops the local cloud with a clear message on
 instead of letting a patch misbehave; moto is pinned exactly in pyproject.toml.
 
 Covered by tests/e2e/test_local_cloud_routing.py, tests/e2e/test_local_async_invocations.py,
-tests/functional/test_moto_speedups.py and tests/infra/test_local_cloud_state_machines.py.
+tests/functional/test_moto_speedups.py, tests/functional/test_moto_dynamodb_atomic_and_fast.py and
+tests/infra/test_local_cloud_state_machines.py.
 """
 
 from __future__ import annotations
@@ -311,9 +312,45 @@ def _transaction_with_item_snapshots(original: Callable[..., Any]) -> Callable[.
     return transact_write_items
 
 
-def speed_up_dynamodb_transactions() -> None:
-    """Internal: moto.dynamodb.models.DynamoDBBackend's reads and writes, its ``transact_write_items`` and
-    that module's ``copy``. Idempotent."""
+# DynamoDB queries -----------------------------------------------------------------------------------------
+#
+# ``Table.query`` starts from ``Table.all_items()``: every item of the table, sorted by its keys through
+# DynamoType comparisons, on every query and every page of one. A query of one partition (an account's
+# contacts, a campaign's ledger) cost O(table log table): once the demo's table held 10,000 items, a query of
+# 300 contacts took a second. During a query, ``all_items`` is given only the candidates moto then keeps:
+# the partition's items for a query of the table (moto filters on the hash key and sorts by the range key
+# itself), and every item, unsorted, for a query of an index (moto sorts them by the index's keys, the
+# table's keys breaking ties). The results are the same; the cost follows the partition.
+
+
+def _query_over_candidates(original: Callable[..., Any]) -> Callable[..., Any]:
+    import inspect
+
+    signature = inspect.signature(original)
+
+    @functools.wraps(original)
+    def query(self: Any, *args: Any, **kwargs: Any) -> Any:
+        arguments = signature.bind(self, *args, **kwargs).arguments
+        hash_key, index_name = arguments.get("hash_key"), arguments.get("index_name")
+        if not self.range_key_attr:
+            return original(self, *args, **kwargs)
+        if index_name is None and hash_key is not None:
+            candidates = list(self.items.get(hash_key, {}).values())
+        else:
+            candidates = [item for partition in self.items.values() for item in partition.values()]
+        self.all_items = lambda: candidates  # this query's only: the instance attribute hides the method
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            del self.all_items
+
+    setattr(query, _PATCH_MARK, True)
+    return query
+
+
+def make_dynamodb_atomic_and_fast() -> None:
+    """Internal: moto.dynamodb.models.DynamoDBBackend's reads and writes, its ``transact_write_items``,
+    that module's ``copy``, and ``moto.dynamodb.models.table.Table.query``. Idempotent."""
     check_moto_version()
     import moto.dynamodb.models as dynamodb_models
 
@@ -327,9 +364,13 @@ def speed_up_dynamodb_transactions() -> None:
             backend.transact_write_items
         )
         dynamodb_models.copy = _TablesAreNotCopied  # type: ignore[assignment]
+        # Queries run under the same lock (DynamoDBBackend.query calls Table.query).
+        from moto.dynamodb.models.table import Table
+
+        Table.query = _query_over_candidates(Table.query)  # type: ignore[method-assign]
 
 
-def dynamodb_transactions_are_sped_up() -> bool:
+def dynamodb_is_atomic_and_fast() -> bool:
     from moto.dynamodb.models import DynamoDBBackend
 
     return bool(getattr(DynamoDBBackend.transact_write_items, _PATCH_MARK, False))

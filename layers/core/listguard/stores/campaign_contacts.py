@@ -82,6 +82,42 @@ class CampaignContacts:
                 current = changed.current
         raise RuntimeError(f"a contact changed under {MAX_HOLD_ATTEMPTS} attempts to hold it")
 
+    def settle_held(
+        self, account: str, contact: Item, *, check_import_id: str, flag: FlagStatus, now: str
+    ) -> bool:
+        """A contact this check holds ``pending`` gets its own outcome: ``none`` (sendable, out of the
+        indexes) or ``declined`` (the sparse declined partition, still found by the check import). False
+        when it is not pending for this check any more (the write is guarded by its revision)."""
+        current: Item | None = contact
+        contact_key = keys.contact_key_of_sk(contact["sk"])
+        for _ in range(MAX_HOLD_ATTEMPTS):
+            if current is None or current.get("flag_status") != FlagStatus.PENDING:
+                return False
+            if current.get("flagged_by") != check_import_id:
+                return False
+            revision = int(current.get("rev", 0))
+            if flag is FlagStatus.NONE:
+                update = (
+                    "SET flag_status = :flag, updated_at = :now, #rev = :next "
+                    "REMOVE flagged_by, gsi1pk, gsi1sk, gsi2pk, gsi2sk"
+                )
+                values: Item = {":flag": str(flag), ":now": now}
+            else:
+                update = "SET flag_status = :flag, gsi1pk = :gsi1pk, updated_at = :now, #rev = :next"
+                values = {":flag": str(flag), ":now": now, ":gsi1pk": keys.flag_index_pk(account, flag)}
+            try:
+                self._table.update(
+                    {"pk": keys.account_pk(account), "sk": keys.contact_sk(contact_key)},
+                    update=update,
+                    condition="#rev = :rev",
+                    names={"#rev": "rev"},
+                    values={**values, ":rev": revision, ":next": revision + 1},
+                )
+                return True
+            except ConditionFailedError as changed:
+                current = changed.current
+        raise RuntimeError(f"a contact changed under {MAX_HOLD_ATTEMPTS} attempts to settle it")
+
     def record_engagement(self, account: str, address: str, kind: Engagement, at: str) -> bool:
         """An open or a click (an SES event): kept on the contact as ``last_open_at`` / ``last_click_at``
         (remediation's clean step reads them). Only ever moves forward; False when it was not newer (or

@@ -16,14 +16,16 @@ import comes to rest, ``settle`` gives the contacts it holds their final flag:
 
 | the check import | the contacts it holds |
 | --- | --- |
-| ``validated`` or ``imported`` (no check required) | ``none``: sendable again |
+| ``validated`` or ``imported`` | each by its own verdict: ``declined`` if it bounces, else ``none`` |
 | ``declined`` | ``declined`` (the import's own outcome already did it) |
 | ``in_review`` | stay ``pending``: the operator's decision moves them (the import lifecycle does) |
 | ``cancelled`` (by the customer) or ``rejected`` | ``declined``: unchecked, not mailed until remediated |
 | ``failed`` | the file is uploaded again, which retries the check |
 
-The requeue job settles on every run; remediation then cleans what was declined and marks the
-campaign, and the requeue sends to whoever became sendable.
+A cleared list still sheds its individually bad addresses: the campaign's sample showed that these
+contacts bounce, so each one's own verdict counts, not only the file's rate. The requeue job settles on
+every run; remediation then cleans what was declined and marks the campaign, and the requeue sends to
+whoever became sendable.
 """
 
 from __future__ import annotations
@@ -43,13 +45,14 @@ from listguard.stores import ContactStore, ImportStore
 from listguard.stores.campaign_contacts import CampaignContacts, Hold
 from listguard.stores.campaigns import CampaignStore
 from listguard.stores.ledger import SendLedger
+from listguard.verification import BOUNCE_VERDICTS, Verdict
 
 logger = Logger(child=True)
 
-#: What the contacts a check import holds become once it rests (None: they wait).
+#: The check import rests here: each held contact gets the flag its own verdict says.
+CLEARED = frozenset({ImportStatus.VALIDATED, ImportStatus.IMPORTED})
+#: What the contacts a check import holds become once it rests here, whatever their verdict.
 FLAG_WHEN_CHECK_RESTS: dict[ImportStatus, FlagStatus] = {
-    ImportStatus.VALIDATED: FlagStatus.NONE,
-    ImportStatus.IMPORTED: FlagStatus.NONE,
     ImportStatus.DECLINED: FlagStatus.DECLINED,
     ImportStatus.CANCELLED: FlagStatus.DECLINED,
     ImportStatus.REJECTED: FlagStatus.DECLINED,
@@ -125,17 +128,34 @@ class CampaignChecks:
                 "the check of a paused campaign failed; uploaded again", extra={"import_id": record.import_id}
             )
             return None
-        flag = FLAG_WHEN_CHECK_RESTS.get(record.status)
-        if flag is None:
+        if record.status in CLEARED:
+            moved = self._settle_each(campaign, campaign.check_import_id)
+        elif record.status in FLAG_WHEN_CHECK_RESTS:
+            flag = FLAG_WHEN_CHECK_RESTS[record.status]
+            moved = self.contacts.resolve_review(
+                campaign.account, campaign.check_import_id, flag, now=self.clock()
+            )
+        else:
             return None
-        moved = self.contacts.resolve_review(
-            campaign.account, campaign.check_import_id, flag, now=self.clock()
-        )
         logger.info(
             "the check of a paused campaign ended",
             extra={"campaign_id": campaign.campaign_id, "status": str(record.status), "moved": moved},
         )
         return self._settled(campaign, str(record.status))
+
+    def _settle_each(self, campaign: Campaign, check_import_id: str) -> int:
+        """Each held contact by its own verdict (a verdict that bounces: ``BOUNCE_VERDICTS``)."""
+        moved = 0
+        for contact in self.contacts.flagged_by(campaign.account, check_import_id):
+            bounces = contact.verdict is not None and Verdict(contact.verdict) in BOUNCE_VERDICTS
+            moved += self.holds.settle_held(
+                campaign.account,
+                {**contact.model_dump(mode="json"), "sk": keys.contact_sk(contact.email_key)},
+                check_import_id=check_import_id,
+                flag=FlagStatus.DECLINED if bounces else FlagStatus.NONE,
+                now=self.clock(),
+            )
+        return moved
 
     def _settled(self, campaign: Campaign, status: str) -> str:
         self.campaigns.transition(

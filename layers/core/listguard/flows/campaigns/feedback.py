@@ -212,6 +212,9 @@ class FeedbackRecorder:
         at: str,
         blocklist_reason: str | None,
     ) -> None:
+        if "@" not in address.strip()[1:-1]:
+            tally.ignored.append("a recipient that is not an email address")
+            return
         if blocklist_reason is not None:
             contact = self._contacts.get(account, address)
             # Already blocklisted: a replay (or an earlier block) changes nothing.

@@ -68,7 +68,7 @@ class Requeue:
             campaigns = [found]
         else:
             campaigns = list(self.s.campaigns.paused())
-        reports = []
+        reports: list[RequeueReport] = []
         for campaign in campaigns:
             if reports and self.s.monotonic() >= deadline:
                 break  # the next run takes the others

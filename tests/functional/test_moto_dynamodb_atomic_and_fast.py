@@ -19,7 +19,7 @@ def put(cloud: Cloud, pk: str, **attributes: Any) -> None:
 
 
 def test_the_patch_is_installed_for_the_tests_and_the_local_cloud() -> None:
-    assert motocompat.dynamodb_transactions_are_sped_up()
+    assert motocompat.dynamodb_is_atomic_and_fast()
 
 
 def test_a_cancelled_transaction_changes_nothing_and_says_why(cloud: Cloud) -> None:
@@ -74,3 +74,35 @@ def test_a_transaction_costs_the_same_on_a_big_table(cloud: Cloud) -> None:
 
     # moto copied the whole table for each transaction: 1,000 items made each one ~50 times slower
     assert big < 5 * small + 0.5
+
+
+def test_a_query_reads_its_partition_page_by_page_in_key_order(cloud: Cloud) -> None:
+    from listguard.stores.paging import query_page
+
+    # Given two partitions, written out of order, and items of others around them
+    for n in (5, 1, 4, 2, 3):
+        cloud.dynamodb.put_item(TableName=TABLE, Item=serialize({"pk": "p", "sk": f"k{n}"}))
+        cloud.dynamodb.put_item(TableName=TABLE, Item=serialize({"pk": "q", "sk": f"k{n}"}))
+    put(cloud, "a")
+    put(cloud, "z")
+
+    # When one partition is read two items at a time
+    pages, after = [], None
+    while True:
+        page = query_page(cloud.table, pk="p", sk_prefix="k", after_sk=after, limit=2)
+        pages.append([item["sk"] for item in page.items])
+        if page.last_sk is None:
+            break
+        after = page.last_sk
+
+    # Then every item of it comes once, in key order, and nothing else
+    assert pages == [["k1", "k2"], ["k3", "k4"], ["k5"]]
+
+
+def test_an_index_query_sorts_across_partitions(cloud: Cloud) -> None:
+    for pk, sort in (("b", "2"), ("a", "3"), ("c", "1")):
+        cloud.dynamodb.put_item(
+            TableName=TABLE, Item=serialize({"pk": pk, "sk": "x", "gsi1pk": "all", "gsi1sk": sort})
+        )
+    items = list(cloud.table.query("gsi1pk = :pk", {":pk": "all"}, index="gsi1"))
+    assert [item["pk"] for item in items] == ["c", "b", "a"]
