@@ -15,7 +15,7 @@ from listguard.flows.campaigns.steps import CampaignRef, CampaignSteps
 logger = Logger()
 tracer = Tracer()
 
-#: A loop step stops this long before the function's timeout and hands its cursor on.
+#: A loop step stops this long before the function's timeout; the next invocation goes on from there.
 SAFETY_MARGIN_SECONDS = 60
 
 Step = Callable[[CampaignSteps, CampaignRef, dict[str, Any], LambdaContext], Any]
@@ -36,17 +36,11 @@ def _deadline(context: LambdaContext) -> float:
 STEPS: dict[str, Step] = {
     "prepare": lambda steps, ref, event, context: steps.prepare(ref),
     "send": lambda steps, ref, event, context: steps.send(
-        ref,
-        SendPhase(event["phase"]),
-        event.get("cursor"),
-        attempt=_new_attempt(),
-        deadline=_deadline(context),
+        ref, SendPhase(event["phase"]), attempt=_new_attempt(), deadline=_deadline(context)
     ),
     "await_window": lambda steps, ref, event, context: steps.await_window(ref, event["token"]),
     "evaluate": lambda steps, ref, event, context: steps.evaluate(ref),
-    "hold": lambda steps, ref, event, context: steps.hold(
-        ref, event.get("cursor"), deadline=_deadline(context)
-    ),
+    "hold": lambda steps, ref, event, context: steps.hold(ref, deadline=_deadline(context)),
     "request_check": lambda steps, ref, event, context: steps.request_check(ref),
     "finish": lambda steps, ref, event, context: steps.finish(ref),
     "fail": lambda steps, ref, event, context: steps.fail(

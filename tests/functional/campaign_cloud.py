@@ -96,14 +96,13 @@ def step(cloud: Cloud, name: str, campaign: Campaign, **payload: Any) -> Any:
 
 
 def loop(cloud: Cloud, name: str, campaign: Campaign, **payload: Any) -> list[dict[str, Any]]:
-    """A loop state: the step again and again with its cursor until it says done."""
-    results, cursor = [], None
+    """A loop state: the step again and again until it says done (it keeps its place on the campaign)."""
+    results = []
     while True:
-        result = step(cloud, name, campaign, cursor=cursor, **payload)
+        result = step(cloud, name, campaign, **payload)
         results.append(result)
         if result["done"]:
             return results
-        cursor = result["cursor"]
 
 
 def sns_event(*messages: dict[str, Any]) -> dict[str, Any]:

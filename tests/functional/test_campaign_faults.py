@@ -76,9 +76,7 @@ def send_with(cloud: Cloud, fault: Fault, account: str) -> tuple[Any, list[str],
     ref = CampaignRef(account, campaign.campaign_id)
     counter = iter(range(100))
     retried(
-        lambda: steps.send(
-            ref, SendPhase.MAIN, None, attempt=f"attempt-{next(counter)}", deadline=float("inf")
-        )
+        lambda: steps.send(ref, SendPhase.MAIN, attempt=f"attempt-{next(counter)}", deadline=float("inf"))
     )
     return campaign, sendable, flagged
 

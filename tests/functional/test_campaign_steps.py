@@ -84,25 +84,36 @@ def test_many_new_contacts_get_a_sample_first(cloud: Cloud, small_sample: None) 
     assert campaign_recipients(cloud) == dict.fromkeys(sample, 1)
 
 
-def test_a_send_step_stops_at_its_deadline_and_the_next_goes_on_from_its_cursor(cloud: Cloud) -> None:
+def test_a_send_step_stops_at_its_deadline_and_the_next_goes_on_where_it_stopped(cloud: Cloud) -> None:
     cloud.seed(addresses(250))
     campaign = new_campaign(cloud)
     steps = CampaignSteps(services(cloud))
     ref = CampaignRef(ACCOUNT, campaign.campaign_id)
 
     # When a step has no time left after its first page
-    first = steps.send(ref, SendPhase.MAIN, None, attempt="a", deadline=0.0)
+    first = steps.send(ref, SendPhase.MAIN, attempt="a", deadline=0.0)
 
-    # Then it hands its cursor on, and the next steps finish the target
+    # Then it stops, its place kept on the campaign (the state machine's history holds no address)
     assert first["done"] is False and first["sent"] == 100
-    second = steps.send(ref, SendPhase.MAIN, first["cursor"], attempt="b", deadline=0.0)
-    third = steps.send(ref, SendPhase.MAIN, second["cursor"], attempt="c", deadline=0.0)
+    assert set(first) == {"done", "sent", "unknown", "taken", "not_sendable"}
+    second = steps.send(ref, SendPhase.MAIN, attempt="b", deadline=0.0)
+    third = steps.send(ref, SendPhase.MAIN, attempt="c", deadline=0.0)
     assert (second["sent"], third["sent"], third["done"]) == (100, 50, True)
     assert campaign_recipients(cloud) == dict.fromkeys(addresses(250), 1)
 
-    # And a retried invocation (same cursor, a new attempt) sends nothing again
-    retried = steps.send(ref, SendPhase.MAIN, first["cursor"], attempt="d", deadline=0.0)
-    assert (retried["sent"], retried["taken"]) == (0, 100)
+    # And once done, the loop is done (a resumed campaign goes past it)
+    assert steps.send(ref, SendPhase.MAIN, attempt="d", deadline=0.0) == {
+        "done": True,
+        "sent": 0,
+        "unknown": 0,
+        "taken": 0,
+        "not_sendable": 0,
+    }
+
+    # And a page done again (an invocation that failed before its place was kept) sends nothing again
+    set_fields(cloud, campaign, loop_main=sorted(addresses(250))[99])
+    again = steps.send(ref, SendPhase.MAIN, attempt="e", deadline=0.0)
+    assert (again["sent"], again["taken"]) == (0, 100)
 
 
 def test_the_window_holds_the_token_and_an_early_evaluation_ends_it(cloud: Cloud, small_sample: None) -> None:
@@ -238,7 +249,7 @@ def test_a_step_for_a_campaign_elsewhere_ends_quietly(cloud: Cloud) -> None:
     with pytest.raises(CampaignMovedError):
         step(cloud, "prepare", campaign)
     with pytest.raises(CampaignMovedError):
-        step(cloud, "send", campaign, phase="main", cursor=None)
+        step(cloud, "send", campaign, phase="main")
 
 
 # -- helpers ------------------------------------------------------------------------------------------

@@ -209,6 +209,10 @@ class Campaign(_Record):
     #: Contacts of the target still ``pending`` at the last requeue pass: the campaign waits for them.
     still_flagged: int | None = None
     finished_at: str | None = None
+    #: Where the loops of bounded invocations stand: the last contact key done, "" once done.
+    loop_sample: str | None = None
+    loop_main: str | None = None
+    loop_hold: str | None = None
     #: Why the last attempt failed: one line, never an address.
     error: str | None = None
     failed_from: CampaignStatus | None = None

@@ -18,7 +18,6 @@ from listguard.domain import keys
 from listguard.domain.models import Campaign
 from listguard.domain.vocabulary import CampaignStatus, SendState
 from listguard.flows.campaigns.steps import CampaignServices
-from listguard.stores.dynamo import ConditionFailedError
 from listguard.stores.ledger import LedgerCounts
 
 #: A campaign's subject and bodies fit one item with room to spare (DynamoDB: 400 KB).
@@ -267,4 +266,4 @@ def _rate(count: int, sent: int | None) -> float | None:
     return round(count / sent, 6) if sent else None
 
 
-__all__ = ["CampaignError", "CampaignView", "Campaigns", "ConditionFailedError", "execution_name"]
+__all__ = ["CampaignError", "CampaignView", "Campaigns", "execution_name"]

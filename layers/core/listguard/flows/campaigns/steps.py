@@ -8,9 +8,9 @@
 
 Every step reads the campaign, and writes with one conditional transition, so each is safe to repeat
 (Step Functions' retries, or a failed campaign resumed by ``campaigns send``) and safe to race: a
-replay finds the campaign moved on and returns what was decided. The loops (``*``) hand a cursor from
-one invocation to the next, so a campaign to a million contacts is many bounded invocations; a retried
-invocation starts again at its page and the ledger skips whoever got the email.
+replay finds the campaign moved on and returns what was decided. The loops (``*``) keep their place on
+the campaign (the last contact key done), so a campaign to a million contacts is many bounded
+invocations; a retried invocation starts again at its page and the ledger skips whoever got the email.
 """
 
 from __future__ import annotations
@@ -150,16 +150,14 @@ class CampaignSteps:
         )
         return _plan(campaign)
 
-    # -- send: one invocation's share, from a cursor ----------------------------------------------------
+    # -- send: one invocation's share, from where the last one stopped --------------------------------
 
-    def send(
-        self, ref: CampaignRef, phase: SendPhase, cursor: str | None, *, attempt: str, deadline: float
-    ) -> dict[str, Any]:
-        """Send from ``cursor`` until the target ends or ``deadline`` (monotonic) passes; returns the
-        cursor to go on from. ``attempt`` is this invocation's own id."""
+    def send(self, ref: CampaignRef, phase: SendPhase, *, attempt: str, deadline: float) -> dict[str, Any]:
+        """Send from where the loop stopped until the target ends or ``deadline`` (monotonic) passes.
+        ``attempt`` is this invocation's own id. Returns counts and whether the phase is done."""
         campaign = self._campaign(ref)
         if phase is SendPhase.SAMPLE and campaign.decision is not None:
-            return {"cursor": None, "done": True, **SendTally().as_dict()}  # a resumed campaign
+            return {"done": True, **SendTally().as_dict()}  # a resumed campaign: the sample is behind it
         expected = {
             SendPhase.SAMPLE: {CampaignStatus.SAMPLING, CampaignStatus.OBSERVING},
             SendPhase.MAIN: {CampaignStatus.SENDING},
@@ -168,23 +166,26 @@ class CampaignSteps:
             raise CampaignMovedError(
                 f"campaign {ref.campaign_id} is {campaign.status}: not sending its {phase}"
             )
+        loop = _Loop(self.s, campaign, str(phase), expected)
         tally = SendTally()
-        while True:
+        while not loop.done:
             if phase is SendPhase.SAMPLE:
-                page = self.s.ledger.sample_page(ref.account, ref.campaign_id, after=cursor, limit=PAGE_SIZE)
+                page = self.s.ledger.sample_page(
+                    ref.account, ref.campaign_id, after=loop.cursor, limit=PAGE_SIZE
+                )
                 candidates = [(item["email_key"], item["email"]) for item in page.items]
                 cursor = keys.contact_key_of_ledger_sk(page.last_sk) if page.last_sk else None
             else:
                 targets = target_page(
-                    self.s.table, ref.account, campaign.segment, after=cursor, sendable_only=True
+                    self.s.table, ref.account, campaign.segment, after=loop.cursor, sendable_only=True
                 )
                 candidates = [(TargetPage.key_of(c), c["email"]) for c in targets.contacts]
                 cursor = targets.cursor
             tally.add(self._send_page(campaign, candidates, phase=phase, attempt=attempt))
-            if cursor is None:
-                return {"cursor": None, "done": True, **tally.as_dict()}
+            loop.advance(cursor)
             if self.s.monotonic() >= deadline:
-                return {"cursor": cursor, "done": False, **tally.as_dict()}
+                break
+        return {"done": loop.done, **tally.as_dict()}
 
     def _send_page(
         self, campaign: Campaign, candidates: list[tuple[str, str]], *, phase: SendPhase, attempt: str
@@ -288,15 +289,19 @@ class CampaignSteps:
 
     # -- a pause: the unsent new contacts are held and checked --------------------------------------------
 
-    def hold(self, ref: CampaignRef, cursor: str | None, *, deadline: float) -> dict[str, Any]:
+    def hold(self, ref: CampaignRef, *, deadline: float) -> dict[str, Any]:
         campaign = self._paused(ref)
+        loop = _Loop(self.s, campaign, "hold", {CampaignStatus.PAUSED})
         held = 0
-        while True:
-            page = target_page(self.s.table, ref.account, campaign.segment, after=cursor, sendable_only=False)
+        while not loop.done:
+            page = target_page(
+                self.s.table, ref.account, campaign.segment, after=loop.cursor, sendable_only=False
+            )
             held += self.s.checks.hold(campaign, page.contacts)
-            cursor = page.cursor
-            if cursor is None or self.s.monotonic() >= deadline:
-                return {"cursor": cursor, "done": cursor is None, "held": held}
+            loop.advance(page.cursor)
+            if self.s.monotonic() >= deadline:
+                break
+        return {"done": loop.done, "held": held}
 
     def request_check(self, ref: CampaignRef) -> dict[str, Any]:
         """Hand the held contacts to the import lifecycle, and tell the customer why."""
@@ -386,6 +391,39 @@ class CampaignSteps:
         except ClientError as error:
             if error.response["Error"]["Code"] not in {"InvalidToken", "TaskTimedOut", "TaskDoesNotExist"}:
                 raise
+
+
+class _Loop:
+    """Where a loop of bounded invocations (the sample, the rest, the hold) stands, kept on the campaign
+    (``loop_<name>``: the last contact key done, or ``DONE``), not in the state machine, whose history
+    would hold contact keys, which are addresses. Each page is recorded once done, so an invocation that
+    fails goes on, when retried, from the page it was on (the ledger skips whoever got the email)."""
+
+    DONE = ""
+
+    def __init__(
+        self, services: CampaignServices, campaign: Campaign, name: str, statuses: set[CampaignStatus]
+    ) -> None:
+        self._s, self._campaign, self._statuses = services, campaign, statuses
+        self._field = f"loop_{name}"
+        place: str | None = getattr(campaign, self._field)
+        self.cursor: str | None = place or None
+        self.done = place == self.DONE
+
+    def advance(self, cursor: str | None) -> None:
+        """The page before ``cursor`` is done (None: the last page was)."""
+        moved = self._s.campaigns.transition(
+            self._campaign.account,
+            self._campaign.campaign_id,
+            source=self._statuses,
+            fields={self._field: cursor if cursor is not None else self.DONE},
+            now=self._s.clock(),
+        )
+        if not moved:
+            raise CampaignMovedError(
+                f"campaign {self._campaign.campaign_id} moved on during its {self._field}"
+            )
+        self.cursor, self.done = cursor, cursor is None
 
 
 def _resumed_status(campaign: Campaign) -> CampaignStatus:
