@@ -7,6 +7,8 @@ import typer
 from .commands import accounts, contacts, demo, imports, local, notifications, reviews, verify
 from .commands import exports as exports_commands
 from .commands import remediate as remediate_commands
+from .commands.campaigns import app as campaigns_app
+from .commands.feedback import app as feedback_app
 
 app = typer.Typer(
     name="listguard",
@@ -25,6 +27,8 @@ app.add_typer(accounts.app, name="accounts")
 app.add_typer(local.app, name="local")
 app.add_typer(remediate_commands.app, name="remediate")
 app.add_typer(exports_commands.app, name="exports")
+app.add_typer(campaigns_app, name="campaigns")
+app.add_typer(feedback_app, name="feedback")
 
 
 def main() -> None:

@@ -58,3 +58,18 @@ def test_the_demo_validates_declines_remediates_and_reviews_an_import(
     assert sorted(events[5:7]) == ["check_required", "remediation_finished"]
     assert events[7:] == ["import_validated", "check_required", "import_in_review", "review_validated"]
     assert story["standing"] == "good"
+    # And the campaign chapters: a new customer's first campaign is sampled, paused by its bounces, its
+    # held contacts checked and remediated, and the requeue sends it to the clean ones, nobody twice
+    campaign = story["campaign"]
+    assert campaign["decision"] == "pause"
+    assert campaign["sample"]["hard_bounces"] > 0 and campaign["sample"]["complaints"] == 1
+    # (a check is required from 100 new contacts here: the held ones need one, and it declines them)
+    assert campaign["check"]["status"] in ("imported", "declined", "in_review")
+    assert campaign["remediation"]["exported"] == campaign["remediation"]["deleted"] > 0
+    assert campaign["requeue"]["sent"] > 0 and campaign["requeue"]["status"] == "sent"
+    assert campaign["status"] == "sent"
+    assert campaign["emails"] == campaign["distinct_recipients"] == campaign["sent"]
+    assert campaign["sent_by_phase"] == {
+        "sample": campaign["sample"]["sent"],
+        "requeue": campaign["requeue"]["sent"],
+    }

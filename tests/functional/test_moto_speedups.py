@@ -67,7 +67,7 @@ def test_dynamodb_requests_are_answered_one_at_a_time_as_dynamodb_does() -> None
     import boto3
     from moto import mock_aws
 
-    assert motocompat.dynamodb_requests_are_atomic()
+    assert motocompat.dynamodb_is_atomic_and_fast()
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         client.create_table(

@@ -165,7 +165,11 @@ def test_customers_data_survives_a_bad_write_an_overwrite_and_a_disk(cloudformat
 
 def test_an_import_check_that_fails_every_retry_goes_to_the_failures_queue(cloudformation):
     resources = cloudformation["Resources"]
-    [config] = resources_of_type(cloudformation, "AWS::Lambda::EventInvokeConfig").values()
+    [config] = [
+        config
+        for config in resources_of_type(cloudformation, "AWS::Lambda::EventInvokeConfig").values()
+        if config["Properties"]["FunctionName"] == {"Ref": "ImportCheckFunction"}
+    ]
 
     assert config["Properties"]["FunctionName"] == {"Ref": "ImportCheckFunction"}
     assert config["Properties"]["MaximumRetryAttempts"] == 2

@@ -40,8 +40,13 @@ SAMPLE: dict[str, Any] = {
     "removed_lines": ["350 a disposable address (disposable)"],
     "reimport_import_id": "clean-rem-0123456789abcdef01234567",
     "reimport_skipped": "",
-    "campaign_id": "spring <sale>",
     "requeue": "marked",
+    # campaign_paused
+    "campaign_id": "c-0123456789ab",
+    "subject": "Spring <sale>",
+    "sample_sent": 500,
+    "held": 4200,
+    "check_import_id": "c-0123456789ab-check-1",
 }
 
 

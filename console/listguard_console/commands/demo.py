@@ -3,9 +3,10 @@
 An account imports its own list (a check is required: the customer continues, the list is validated),
 then a bought list (declined: its contacts are flagged and the customer is told how to clean up), which
 it then remediates (export, a delete confirmed by typing the count, the clean list reimported and
-validated), then a borderline list (an operator reviews it, with the customer's answers). Every email
-the customer receives is printed as they would read it. Everything runs through the deployed functions
-and state machines, driven by the same calls as the console's commands.
+validated), then a borderline list (an operator reviews it, with the customer's answers); then a new
+customer's first campaign (demo_campaigns.py). Every email the customer receives is printed as they
+would read it. Everything runs through the deployed functions and state machines, driven by the same
+calls as the console's commands.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import typer
 
 from ..errors import CommandError, load_policy, one_line_errors
 from ..sample_data import BORDERLINE, BOUGHT, CLEAN, contact_list
+from .demo_campaigns import CampaignChapters, campaign_settings
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -60,7 +62,8 @@ def demo(
         bool, typer.Option("--json", help="Print one JSON object instead of the story.")
     ] = False,
 ) -> None:
-    """Run the import story on the local AWS: validated, declined, reviewed by an operator."""
+    """Run the import story on the local AWS: validated, declined, reviewed by an operator; then a
+    campaign sampled, paused by its bounces, and requeued to the clean contacts."""
     from rich.console import Console
 
     from ..localcloud import LocalCloud, LocalCloudError
@@ -79,7 +82,7 @@ def demo(
                 f"LISTGUARD_{name.upper()}": str(value) for name, value in policy.model_dump().items()
             }
             with console.status("Deploying infra/template.yaml on the local AWS (moto)..."):
-                cloud_context = LocalCloud.start(environment=QUIET | thresholds)
+                cloud_context = LocalCloud.start(environment=QUIET | thresholds | campaign_settings())
                 cloud = cloud_context.__enter__()
         except LocalCloudError as error:
             raise CommandError(f"the local AWS could not be deployed: {error}") from None
@@ -147,6 +150,7 @@ class _Demo:
             "standing": str(profile.standing),
             "emails": self.emails_seen,
         }
+        self.document["campaign"] = CampaignChapters(self, seed=seed).tell()
         return self.document
 
     # -- one import -----------------------------------------------------------------------------------
@@ -270,15 +274,17 @@ class _Demo:
         }.get(str(record.status))
         return expected is None or any(
             note.event_type == expected and record.remediation_id in note.event_key
-            for note in self.stack.notifications.list(ACCOUNT, limit=3)
+            for note in self.stack.notifications.list(record.account, limit=3)
         )
 
-    def _rests(self, import_id: str, *, besides: str = "", timeout: float = 60.0) -> ImportRecord:
+    def _rests(
+        self, import_id: str, *, besides: str = "", timeout: float = 60.0, account: str = ACCOUNT
+    ) -> ImportRecord:
         """The import once the functions and the state machine have brought it to rest, and the customer
         has been told (the state machine tells just after it moves the import)."""
         deadline = time.monotonic() + timeout
         while True:
-            record = self.stack.imports.get(ACCOUNT, import_id)
+            record = self.stack.imports.get(account, import_id)
             resting = record is not None and record.status.rests and record.status != besides
             if resting and record is not None and self._told(record):
                 return record
@@ -292,7 +298,7 @@ class _Demo:
             return True
         return any(
             note.event_type in expected and note.event_key.split(":")[2] == record.import_id
-            for note in self.stack.notifications.list(ACCOUNT, limit=3)
+            for note in self.stack.notifications.list(record.account, limit=3)
         )
 
     def _summary(self, record: ImportRecord) -> dict[str, Any]:

@@ -166,7 +166,7 @@ def connect(endpoint_url: str, region: str = REGION, stack_name: str = STACK_NAM
 def _install_gap_fillers() -> None:
     invocations.install()
     motocompat.speed_up_dynamodb_items()
-    motocompat.make_dynamodb_requests_atomic()
+    motocompat.make_dynamodb_atomic_and_fast()
 
 
 def _deploy(root: Path, region: str) -> LocalCloud:

@@ -2,8 +2,8 @@
 
 What moto creates but does not configure is applied through the public APIs afterwards: the buckets'
 notifications and versioning, the tables' point-in-time recovery, the functions' event invoke
-configurations (retries and destinations), the state machines' registration, and the routing of every
-function to its source directory.
+configurations (retries and destinations), the state machines' registration, the topics' subscriptions,
+and the routing of every function to its source directory.
 """
 
 from __future__ import annotations
@@ -64,6 +64,7 @@ def deploy(root: Path, stack_name: str, client: ClientFactory, region: str) -> D
     _apply_data_protection(client("s3"), client("dynamodb"), template, physical_ids, resolve)
     _apply_event_invoke_configs(client("lambda"), template, resolve)
     _register_state_machines(client("stepfunctions"), template, physical_ids, resolve)
+    _apply_sns_subscriptions(client("sns"), template, resolve)
     for source in function_sources(sam_template, root):
         routing.ROUTES[physical_ids[source.logical_id]] = routing.HandlerRoute(
             source.code_dir, source.handler
@@ -87,6 +88,10 @@ def _create_stack(
 ) -> dict[str, Any]:
     # moto skips these with a warning; _apply_event_invoke_configs applies them afterwards.
     motocompat.silence_skipped_resource_warnings("AWS::Lambda::EventInvokeConfig")
+    # And these: _apply_sns_subscriptions applies the subscriptions; the others have no local effect
+    # (a topic policy and SES's configuration set: moto's SES accepts a set that does not exist).
+    for skipped in (*SKIPPED_WITHOUT_LOCAL_EFFECT, "AWS::SNS::Subscription"):
+        motocompat.silence_skipped_resource_warnings(skipped)
     try:
         cloudformation.create_stack(
             StackName=stack_name,
@@ -191,6 +196,36 @@ def _apply_event_invoke_configs(lambda_client: Any, template: dict[str, Any], re
         qualifier = properties.get("Qualifier", "$LATEST")
         lambda_client.put_function_event_invoke_config(
             FunctionName=properties["FunctionName"], Qualifier=qualifier, **config
+        )
+
+
+#: Resources moto's CloudFormation skips that change nothing the local cloud does.
+SKIPPED_WITHOUT_LOCAL_EFFECT = (
+    "AWS::SNS::TopicPolicy",
+    "AWS::SES::ConfigurationSet",
+    "AWS::SES::ConfigurationSetEventDestination",
+)
+
+
+def _apply_sns_subscriptions(sns: Any, template: dict[str, Any], resolve: Resolver) -> None:
+    """moto's CloudFormation skips AWS::SNS::Subscription: subscribe each through the SNS API. A lambda
+    subscription then invokes its function inside Publish (asynchronously: retries and destinations)."""
+    for resource in template["Resources"].values():
+        if resource["Type"] != "AWS::SNS::Subscription":
+            continue
+        properties = resolve(resource["Properties"])
+        attributes = {
+            name: json.dumps(properties[name])
+            if isinstance(properties[name], dict)
+            else str(properties[name])
+            for name in ("FilterPolicy", "FilterPolicyScope", "RawMessageDelivery")
+            if name in properties
+        }
+        sns.subscribe(
+            TopicArn=properties["TopicArn"],
+            Protocol=properties["Protocol"],
+            Endpoint=properties["Endpoint"],
+            Attributes=attributes,
         )
 
 

@@ -41,6 +41,14 @@ class AwsClients:
     def sesv2(self) -> Any:
         return boto3.client("sesv2", config=_CONFIG)
 
+    @functools.cached_property
+    def sesv2_single_attempt(self) -> Any:
+        """For campaign emails: one attempt per call. A retry after a lost answer could send a second
+        email; the send ledger decides what happens to an email whose answer was lost."""
+        return boto3.client(
+            "sesv2", config=_CONFIG.merge(Config(retries={"mode": "standard", "total_max_attempts": 1}))
+        )
+
 
 @functools.cache
 def aws_clients() -> AwsClients:

@@ -298,3 +298,57 @@ def address_hash(address: str) -> str:
 def tombstone_sk(hashed_address: str, remediation_id: str) -> str:
     """A deleted contact's tombstone, per remediation: a retried delete finds its own."""
     return f"{TOMBSTONE_SK_PREFIX}{hashed_address}#{remediation_id}"
+
+
+# -- campaigns: the campaign id, the send ledger, the sample, the paused queue, the sending rate ------
+
+CAMPAIGN_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+_LEDGER = "LEDGER#"
+SEND_SK_PREFIX = "SEND#"
+SAMPLE_SK_PREFIX = "SAMPLE#"
+#: gsi1: the paused campaigns of every account, oldest first (the requeue job reads it).
+PAUSED_CAMPAIGNS_PK = "CAMPAIGNS#PAUSED"
+#: The one item that spreads the SES sending rate over every sender of the stack.
+SENDING_RATE_KEY = {"pk": "SENDING_RATE", "sk": "SES"}
+
+
+def check_campaign_id(campaign_id: str) -> str:
+    """The campaign id itself, or ``InvalidKeyError`` (ids are generated ``c-<hex>``; the console checks)."""
+    if not CAMPAIGN_ID_PATTERN.fullmatch(campaign_id):
+        raise InvalidKeyError(
+            f"campaign id {_shown(campaign_id)} is not allowed: `listguard campaigns list` shows the ids"
+        )
+    return campaign_id
+
+
+def ledger_pk(account: str, campaign_id: str) -> str:
+    """The send ledger of one campaign: one item per contact it was sent to (and its sample)."""
+    return f"{_LEDGER}{account}#{campaign_id}"
+
+
+def send_sk(contact_key: str) -> str:
+    """A ledger entry: written before SES is called, so a contact gets a campaign at most once."""
+    return f"{SEND_SK_PREFIX}{contact_key}"
+
+
+def sample_sk(contact_key: str) -> str:
+    """A contact of the campaign's sample (chosen before the first email goes out)."""
+    return f"{SAMPLE_SK_PREFIX}{contact_key}"
+
+
+def contact_key_of_ledger_sk(sk: str) -> str:
+    return sk.split("#", 1)[1]
+
+
+def paused_campaign_sk(paused_at: str, account: str, campaign_id: str) -> str:
+    return f"{paused_at}#{account}#{campaign_id}"
+
+
+def campaign_check_import_id(campaign_id: str, pause: int) -> str:
+    """The import that checks the contacts a paused campaign holds (its file: ``<id>.csv``)."""
+    return f"{campaign_id}-check-{pause}"
+
+
+def campaign_check_object_key(account: str, campaign_id: str, pause: int) -> str:
+    """Where that file is written: an ordinary upload, so the import lifecycle checks it."""
+    return import_object_key(account, f"{campaign_check_import_id(campaign_id, pause)}.csv")

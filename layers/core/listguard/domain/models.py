@@ -11,10 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from listguard.domain.vocabulary import (
     AccountStanding,
+    CampaignStatus,
     EventType,
     FlagStatus,
     ImportStatus,
     Outcome,
+    SendPhase,
+    SendState,
     SubscriptionStatus,
 )
 
@@ -146,3 +149,96 @@ class Notification(_Record):
     data: dict[str, Any] = Field(default_factory=dict)
     email_status: str = "pending"
     sns_status: str = "pending"
+
+
+# -- campaigns ------------------------------------------------------------------------------------
+
+
+class Campaign(_Record):
+    """One campaign of an account: what it says, to whom, and how far its sending and its check are."""
+
+    account: str
+    campaign_id: str
+    status: CampaignStatus
+    subject: str
+    text: str
+    html: str | None = None
+    sender: str
+    #: Imported column -> value: only contacts whose columns match them all (empty: the whole list).
+    segment: dict[str, str] = Field(default_factory=dict)
+    created_at: str | None = None
+    updated_at: str | None = None
+    #: How many times `campaigns send` started it (a failed campaign is resumed by a new attempt).
+    attempts: int = 0
+    execution_name: str | None = None
+    # -- prepared once, before the first email --
+    prepared_at: str | None = None
+    #: Sendable contacts of the target, and those never mailed, when it was prepared.
+    target_count: int | None = None
+    new_count: int | None = None
+    #: Contacts in the sample (0: no sample, the campaign went to everyone at once).
+    sample_size: int = 0
+    #: The thresholds in force when it was prepared (the decision uses these).
+    hard_bounce_rate_to_pause: float | None = None
+    complaint_rate_to_pause: float | None = None
+    observation_window_seconds: int | None = None
+    # -- the sample and its observation window --
+    sample_sent: int | None = None
+    window_ends_at: str | None = None
+    evaluate_requested_at: str | None = None
+    sample_hard_bounces: int = 0
+    sample_complaints: int = 0
+    sample_soft_bounces: int = 0
+    decision: str | None = None
+    decision_reasons: list[str] = Field(default_factory=list)
+    decided_at: str | None = None
+    # -- every email's feedback (SES bounce and complaint notifications) --
+    hard_bounces: int = 0
+    complaints: int = 0
+    soft_bounces: int = 0
+    # -- a pause: the contacts it holds and their verification check --
+    paused_at: str | None = None
+    pauses: int = 0
+    check_import_id: str | None = None
+    held_count: int | None = None
+    check_status: str | None = None
+    check_settled_at: str | None = None
+    # -- the requeue: a remediation marks it, the scheduled job sends the rest --
+    requeue_requested_by: str | None = None
+    requeue_requested_at: str | None = None
+    requeued_by: str | None = None
+    requeued_at: str | None = None
+    #: Where an unfinished requeue pass goes on from, and the still-flagged contacts it met so far.
+    requeue_cursor: str | None = None
+    requeue_flagged: int = 0
+    #: Contacts of the target still ``pending`` at the last requeue pass: the campaign waits for them.
+    still_flagged: int | None = None
+    finished_at: str | None = None
+    #: Where the loops of bounded invocations stand: the last contact key done, "" once done.
+    loop_sample: str | None = None
+    loop_main: str | None = None
+    loop_hold: str | None = None
+    #: Why the last attempt failed: one line, never an address.
+    error: str | None = None
+    failed_from: CampaignStatus | None = None
+
+
+class SendRecord(_Record):
+    """One entry of a campaign's send ledger: one contact, written before SES is called."""
+
+    account: str
+    campaign_id: str
+    email: str
+    email_key: str
+    phase: SendPhase
+    state: SendState
+    claimed_at: str | None = None
+    #: The attempt that wrote the entry (an attempt resumes only its own entries, never another's).
+    claim: str | None = None
+    message_id: str | None = None
+    sent_at: str | None = None
+    #: The error code SES answered with (``unknown`` entries).
+    error: str | None = None
+    hard_bounced_at: str | None = None
+    complained_at: str | None = None
+    soft_bounce_ids: list[str] = Field(default_factory=list)

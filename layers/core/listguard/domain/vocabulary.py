@@ -122,3 +122,43 @@ class EventType(StrEnum):
     REMEDIATION_FINISHED = "remediation_finished"
     #: A step failed after its retries; nothing is lost, and a retry resumes where it stopped.
     REMEDIATION_FAILED = "remediation_failed"
+    CAMPAIGN_PAUSED = "campaign_paused"
+
+
+class CampaignStatus(StrEnum):
+    """Where a campaign is (docs/vocabulary.md draws the transitions)."""
+
+    DRAFT = "draft"
+    #: ``campaigns send`` asked for it; the campaign state machine is starting.
+    QUEUED = "queued"
+    #: Its sample of never-mailed contacts is being sent ...
+    SAMPLING = "sampling"
+    #: ... and the observation window is open: bounces and complaints come back.
+    OBSERVING = "observing"
+    #: Going out to everyone (no sample was needed, or the sample was under the thresholds).
+    SENDING = "sending"
+    #: The sample was over a threshold: the unsent new contacts are held for a verification check;
+    #: a remediation's mark lets the requeue job send the rest.
+    PAUSED = "paused"
+    SENT = "sent"
+    #: A step failed after its retries; `campaigns send` resumes it (nobody is mailed twice).
+    FAILED = "failed"
+
+
+class SendState(StrEnum):
+    """A ledger entry: one contact, one campaign."""
+
+    #: Written before SES is called; SES has not answered yet (or the sender stopped there).
+    CLAIMED = "claimed"
+    SENT = "sent"
+    #: SES answered with an error, or its answer was lost: the email may have gone out. It is never
+    #: sent again (at most once); `campaigns show` counts these.
+    UNKNOWN = "unknown"
+
+
+class SendPhase(StrEnum):
+    """Which part of a campaign sent an email: its sample, the rest, or the requeue after a pause."""
+
+    SAMPLE = "sample"
+    MAIN = "main"
+    REQUEUE = "requeue"
