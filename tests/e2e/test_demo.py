@@ -65,7 +65,9 @@ def test_the_demo_validates_declines_remediates_and_reviews_an_import(
     assert campaign["sample"]["hard_bounces"] > 0 and campaign["sample"]["complaints"] == 1
     # (a check is required from 100 new contacts here: the held ones need one, and it declines them)
     assert campaign["check"]["status"] in ("imported", "declined", "in_review")
-    assert campaign["remediation"]["exported"] == campaign["remediation"]["deleted"] > 0
+    cleanup = campaign["remediation"]
+    assert cleanup["status"] == "done" and cleanup["campaign"]["id"] == campaign["campaign_id"]
+    assert cleanup["export"]["rows"] == cleanup["count"] == cleanup["deleted"]["deleted"] > 0
     assert campaign["requeue"]["sent"] > 0 and campaign["requeue"]["status"] == "sent"
     assert campaign["status"] == "sent"
     assert campaign["emails"] == campaign["distinct_recipients"] == campaign["sent"]
