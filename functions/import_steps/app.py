@@ -6,6 +6,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from listguard.aws import no_answer_is_retryable
 from listguard.flows.imports.lifecycle import ImportRef, Lifecycle, lifecycle_from_settings
 
 logger = Logger()
@@ -31,8 +32,10 @@ STEPS: dict[str, Step] = {
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
+@no_answer_is_retryable
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
     step = STEPS[event["step"]]
     logger.append_keys(step=event["step"], import_id=event["import"]["import_id"])
-    # ImportSupersededError and LifecycleError propagate: the state machine catches them by name.
+    # ImportSupersededError and LifecycleError propagate: the state machine catches them by name;
+    # AwsNoAnswerError (an AWS call without an answer) is retried by name.
     return step(lifecycle_from_settings(), ImportRef.of(event["import"]), event) or {}
