@@ -39,7 +39,7 @@ class RunStuckError(RuntimeError):
     """The run did not come to rest in time."""
 
 
-@dataclass
+@dataclass(eq=False)
 class Invocation:
     function: str
     step: str
@@ -56,6 +56,10 @@ class Platform:
     s3_events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     _stack: list[Invocation] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    #: One invocation at a time, as the local cloud runs them anyway; taken before an invocation is on
+    #: the stack, so that one waiting for its turn (a Step Functions task while import_check still runs)
+    #: is not taken for the one running. Re-entrant: an invocation may start another on its thread.
+    _turn: threading.RLock = field(default_factory=threading.RLock)
 
     def __post_init__(self) -> None:
         self.logical_names = {
@@ -80,14 +84,16 @@ class Platform:
         if invocation_type == "Event" and _is_s3_event(event):
             self.s3_events.append((function.name, event))
         step = str(event.get("step", "")) if isinstance(event, dict) else ""
-        with self._lock:
-            self.started += 1
-            self._stack.append(Invocation(self.logical_names.get(function.name, function.name), step))
-        try:
-            return invocations.handle(function, event, invocation_type)
-        finally:
+        invocation = Invocation(self.logical_names.get(function.name, function.name), step)
+        with self._turn:
             with self._lock:
-                self._stack.pop()
+                self.started += 1
+                self._stack.append(invocation)
+            try:
+                return invocations.handle(function, event, invocation_type)
+            finally:
+                with self._lock:
+                    self._stack.remove(invocation)
 
     @property
     def in_flight(self) -> int:

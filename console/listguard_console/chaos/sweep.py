@@ -90,10 +90,11 @@ def sweep_flow(
     progress: Callable[[Judged], None] | None = None,
     fork: bool | None = None,
 ) -> FlowReport:
-    """The reference run, then every fault (or those ``select`` keeps, given the reference's calls),
-    ``workers`` runs at a time, each
-    forked from one deployed cloud; ``fork=False`` (the default when this process has other threads, which
-    a fork would copy mid-flight): one after the other, each on its own new cloud."""
+    """The reference run, then every fault (or those ``select`` keeps, given the reference's calls).
+
+    Runs are forked from one deployed cloud, ``workers`` at a time; with ``fork=False`` (the default in a
+    process with other threads, which a fork would copy mid-flight) they run one after the other, each on
+    a cloud deployed for it."""
     started = time.monotonic()
     report = FlowReport(flow=flow.name, about=flow.about)
     if fork is None:
