@@ -7,7 +7,7 @@ written in one transaction with its audit entry (who, when, why), so neither exi
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -150,7 +150,7 @@ class AccountStore:
         event: str,
         change: Any,
         always_audit: bool = False,
-        done: Any = None,
+        done: Callable[[AccountProfile], StandingChange | None] | None = None,
     ) -> StandingChange:
         for _ in range(MAX_STANDING_ATTEMPTS):
             profile = self.get(account)
