@@ -61,7 +61,7 @@ def test_telling_that_failed_is_done_when_the_record_comes_again(
     record = failed_for_good(cloud, "unlucky")
     ses = aws_clients().sesv2
     send = ses.send_email
-    refusals = []
+    refusals: list[dict[str, Any]] = []
 
     def refuse_once(**kwargs: Any) -> Any:
         if not refusals:
