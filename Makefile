@@ -22,6 +22,7 @@ help:
 	@echo "make serve  - run the local AWS as a server on :4566"
 	@echo "make tools  - install checkov and SAM CLI in their own environments under .tools/ (make test does)"
 	@echo "make refresh-lists - regenerate the verdict lists from the pinned packages (offline; FETCH=1 downloads a new npm pin)"
+	@echo "make chaos  - the fault-injection sweep: every AWS call of every flow fails in turn (FLOW=name for one)"
 
 venv: $(VENV)/.installed
 
@@ -73,6 +74,12 @@ serve: venv
 # The role, disposable and typo lists (layers/core/listguard/verification/data/): docs/verdict-lists.md.
 refresh-lists: venv
 	$(BIN)/python tools/refresh_lists.py $(if $(FETCH),--fetch)
+
+# The fault-injection sweep (console/listguard_console/chaos): per flow, AWS calls, faults injected, equal end
+# states, documented failures and violations; exit 1 on any violation. FLOW=import-confirmed runs one flow.
+.PHONY: chaos
+chaos: venv
+	$(BIN)/python -m listguard_console.chaos $(if $(FLOW),--flow $(FLOW))
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache .aws-sam bench/.data

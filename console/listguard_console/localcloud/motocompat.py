@@ -15,6 +15,7 @@ tests/infra/test_local_cloud_state_machines.py.
 from __future__ import annotations
 
 import base64
+import contextlib
 import contextvars
 import functools
 import importlib
@@ -23,7 +24,7 @@ import logging
 import re
 import threading
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -374,6 +375,53 @@ def dynamodb_is_atomic_and_fast() -> bool:
     from moto.dynamodb.models import DynamoDBBackend
 
     return bool(getattr(DynamoDBBackend.transact_write_items, _PATCH_MARK, False))
+
+
+# Step Functions waits ------------------------------------------------------------------------------------
+#
+# moto's interpreter sleeps a Retry's interval for real (``time.sleep`` in
+# ``moto.stepfunctions.parser.asl.component.common.retry.retrier_decl``), and polls every 0.5 s for the answer
+# to a callback task (``_DELAY_SECONDS_SYNC_CONDITION_CHECK`` in ``...state_task_service_callback``). The
+# fault-injection sweep runs thousands of executions: while ``step_functions_without_waiting`` is active a
+# retry follows at once (as the local cloud's Lambda retries do) and a task token's answer is seen within
+# 5 ms. The Retry policy itself (which errors, how many attempts) is untouched.
+
+_CALLBACK_POLL_SECONDS = 0.005
+
+
+class _NoWait:
+    @staticmethod
+    def sleep(_seconds: float) -> None:
+        return None
+
+
+@contextlib.contextmanager
+def step_functions_without_waiting() -> Iterator[None]:
+    """Internal: the two module globals named above, restored on exit."""
+    check_moto_version()
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_callback as callback,
+    )
+
+    saved_time, saved_delay = retrier_decl.time, callback._DELAY_SECONDS_SYNC_CONDITION_CHECK
+    retrier_decl.time = _NoWait  # type: ignore[assignment]
+    callback._DELAY_SECONDS_SYNC_CONDITION_CHECK = _CALLBACK_POLL_SECONDS  # type: ignore[misc]
+    try:
+        yield
+    finally:
+        retrier_decl.time = saved_time
+        callback._DELAY_SECONDS_SYNC_CONDITION_CHECK = saved_delay  # type: ignore[misc]
+
+
+def step_functions_wait() -> tuple[bool, float]:
+    """(whether a Retry sleeps for real, the callback poll interval) as moto now has them."""
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_callback as callback,
+    )
+
+    return retrier_decl.time is not _NoWait, float(callback._DELAY_SECONDS_SYNC_CONDITION_CHECK)
 
 
 # CloudFormation stacks ------------------------------------------------------------------------------------

@@ -7,14 +7,22 @@ init that creates clients it does not need pays for them on every cold start.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ConnectionError as ConnectionFailedError
+from botocore.exceptions import HTTPClientError
 
 # Standard retry mode: exponential backoff with jitter for throttling and 5xx, on every call. The pool
 # matches the contact writers' threads (urllib3 would otherwise drop connections past 10).
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=16)
+#: Messages to people (SES emails, SNS notifications) are sent at most once. The SDK would send a request
+#: again after a timeout or a 5xx, although the first may have gone out (SES and SNS standard topics have
+#: no idempotency key): one attempt only, and the notifier decides (a refusal is retried by the flow, an
+#: attempt without an answer is never repeated).
+_AT_MOST_ONCE = Config(retries={"mode": "standard", "total_max_attempts": 1}, max_pool_connections=16)
 
 
 class AwsClients:
@@ -26,7 +34,7 @@ class AwsClients:
 
     @functools.cached_property
     def sns(self) -> Any:
-        return boto3.client("sns", config=_CONFIG)
+        return boto3.client("sns", config=_AT_MOST_ONCE)
 
     @functools.cached_property
     def dynamodb(self) -> Any:
@@ -39,7 +47,7 @@ class AwsClients:
 
     @functools.cached_property
     def sesv2(self) -> Any:
-        return boto3.client("sesv2", config=_CONFIG)
+        return boto3.client("sesv2", config=_AT_MOST_ONCE)
 
     @functools.cached_property
     def sesv2_single_attempt(self) -> Any:
@@ -54,3 +62,25 @@ class AwsClients:
 def aws_clients() -> AwsClients:
     """The clients of this process (tests call ``aws_clients.cache_clear()`` inside their mock)."""
     return AwsClients()
+
+
+class AwsNoAnswerError(RuntimeError):
+    """An AWS call got no answer, even after the SDK's retries (a timeout, a dropped connection): it may or
+    may not have taken effect. Every step of a state machine is safe to run again, so its ``Retry`` names
+    this error (botocore's own error names vary with where the connection broke)."""
+
+
+def no_answer_is_retryable[**P, R](handler: Callable[P, R]) -> Callable[P, R]:
+    """A Lambda handler whose AWS calls got no answer fails with ``AwsNoAnswerError`` (a name the state
+    machines retry) instead of one of botocore's connection errors."""
+
+    @functools.wraps(handler)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return handler(*args, **kwargs)
+        except (HTTPClientError, ConnectionFailedError) as error:
+            raise AwsNoAnswerError(
+                f"no answer from AWS ({type(error).__name__}); safe to run again"
+            ) from error
+
+    return wrapper

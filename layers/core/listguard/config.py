@@ -32,7 +32,10 @@ class ImportCheckSettings(_Settings):
 
 
 class ImportFailedSettings(_Settings):
-    """The ``import_failed`` function: ``TABLE_NAME``."""
+    """The ``import_failed`` function: ``TABLE_NAME``, and where it tells the customer of the failure."""
+
+    flag_topic_arn: str = Field(min_length=1)
+    notification_sender: str = Field(min_length=3)
 
 
 class ImportStepsSettings(_Settings):

@@ -9,6 +9,7 @@ The only address written to is the account's own; no message carries a contact's
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Mapping
 from email.message import EmailMessage
 from typing import Any
@@ -132,7 +133,17 @@ class Notifier:
         if not has_recipient:
             self._notifications.settle_channel(account, notification_id, channel, ChannelStatus.NO_RECIPIENT)
             return
-        if not self._notifications.claim_channel(account, notification_id, channel):
+        claim = uuid.uuid4().hex
+        try:
+            claimed = self._notifications.claim_channel(account, notification_id, channel, claim)
+        except ClientError:
+            raise  # refused: the claim did not land, a retry claims again
+        except Exception:
+            # No answer: the claim may have landed. Nothing was sent: give the channel back, so that the
+            # retry sends it instead of taking it for a send cut off midway.
+            self._notifications.release_channel(account, notification_id, channel, claim)
+            raise
+        if not claimed:
             return  # another attempt is sending it
         try:
             send()

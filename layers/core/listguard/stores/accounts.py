@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -109,7 +109,22 @@ class AccountStore:
     def record_decline(
         self, account: str, import_id: str, *, declined_at: str, now: datetime, policy: StandingPolicy
     ) -> StandingChange:
-        """Count a declined import (once, however often it is recorded) and update the standing."""
+        """Count a declined import (once, however often it is recorded) and update the standing.
+
+        Found counted already (a retried step, or this very write sent twice), it changes nothing and
+        returns the change that counting it made, so the caller can still tell the customer about it
+        (that notification is idempotent)."""
+
+        def counted(profile: AccountProfile) -> StandingChange | None:
+            if import_id not in profile.declines:
+                return None
+            others = {other: at for other, at in profile.declines.items() if other != import_id}
+            reset_at = profile.standing_reset_at
+            return StandingChange(
+                policy.standing(others, now=now, reset_at=reset_at),
+                policy.standing(profile.declines, now=now, reset_at=reset_at),
+                policy.recent_declines(profile.declines, now=now, reset_at=reset_at),
+            )
 
         def change(profile: AccountProfile) -> tuple[dict[str, str], str | None, str, str]:
             declines = {**profile.declines, import_id: declined_at}
@@ -117,7 +132,7 @@ class AccountStore:
             return declines, profile.standing_reset_at, why, "listguard"
 
         return self._update_standing(
-            account, now=now, policy=policy, event=f"decline:{import_id}", change=change
+            account, now=now, policy=policy, event=f"decline:{import_id}", change=change, done=counted
         )
 
     def reset_standing(
@@ -157,9 +172,12 @@ class AccountStore:
         event: str,
         change: Any,
         always_audit: bool = False,
+        done: Callable[[AccountProfile], StandingChange | None] | None = None,
     ) -> StandingChange:
         for _ in range(MAX_STANDING_ATTEMPTS):
             profile = self.get(account)
+            if done is not None and (already := done(profile)) is not None:
+                return already  # the change was made already: by an earlier attempt, or this one
             declines, reset_at, why, who = change(profile)
             after = policy.standing(declines, now=now, reset_at=reset_at)
             result = StandingChange(

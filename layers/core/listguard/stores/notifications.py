@@ -84,11 +84,43 @@ class NotificationStore:
             return False
         return True
 
-    def claim_channel(self, account: str, notification_id: str, channel: str) -> bool:
-        """``pending`` -> ``sending``: True for the one attempt that may send on this channel."""
-        return self._move_channel(
-            account, notification_id, channel, ChannelStatus.PENDING, ChannelStatus.SENDING
-        )
+    def claim_channel(self, account: str, notification_id: str, channel: str, claim: str) -> bool:
+        """``pending`` -> ``sending``: True for the one attempt (``claim``, unique to it) that may send on
+        this channel. Idempotent for that attempt: the same request sent again (the SDK resends a request
+        whose answer was lost) finds its own claim and is still True."""
+        try:
+            self._table.update(
+                _key(account, notification_id),
+                update="SET #channel = :sending, #claim = :claim",
+                condition="#channel = :pending OR (#channel = :sending AND #claim = :claim)",
+                names={"#channel": f"{channel}_status", "#claim": f"{channel}_claim"},
+                values={
+                    ":pending": str(ChannelStatus.PENDING),
+                    ":sending": str(ChannelStatus.SENDING),
+                    ":claim": claim,
+                },
+            )
+        except ConditionFailedError:
+            return False
+        return True
+
+    def release_channel(self, account: str, notification_id: str, channel: str, claim: str) -> None:
+        """``sending`` -> ``pending`` if ``claim`` holds it: that attempt never sent (its claim got no
+        answer), so a later attempt may send; another attempt's claim is left alone."""
+        try:
+            self._table.update(
+                _key(account, notification_id),
+                update="SET #channel = :pending REMOVE #claim",
+                condition="#channel = :sending AND #claim = :claim",
+                names={"#channel": f"{channel}_status", "#claim": f"{channel}_claim"},
+                values={
+                    ":pending": str(ChannelStatus.PENDING),
+                    ":sending": str(ChannelStatus.SENDING),
+                    ":claim": claim,
+                },
+            )
+        except ConditionFailedError:
+            return
 
     def finish_channel(self, account: str, notification_id: str, channel: str, status: ChannelStatus) -> None:
         """``sending`` -> ``status`` (sent, unknown, or back to pending when the send surely failed)."""

@@ -2,8 +2,9 @@
 
 Lambda sends the failed S3 event to the function's on-failure destination (an SQS queue); the
 ``import_failed`` function hands each destination record here. The import becomes ``failed`` with a
-one-line reason, so it is no longer stuck ``received``; uploading the same file again retries at once.
-Nothing else changes: no report was published (reports come after the contacts), and every contact
+one-line reason, so it is no longer stuck ``received``, and the customer is told (once per failed
+delivery: a record delivered again finds its notification); uploading the same file again retries at
+once. Nothing else changes: no report was published (reports come after the contacts), and every contact
 already written carries the flag of the check's outcome (the check is complete before the first write),
 so none is sendable that the check did not clear.
 """
@@ -20,13 +21,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from listguard.aws import aws_clients
 from listguard.config import import_failed_settings
 from listguard.domain.keys import InvalidKeyError, parse_import_key
-from listguard.stores import ImportStore, Table
+from listguard.domain.vocabulary import EventType, ImportStatus
+from listguard.notify import Notifier
+from listguard.stores import AccountStore, ContactStore, ImportStore, NotificationStore, Table, utc_now_iso
 
 logger = Logger(child=True)
 
 
 class _RequestContext(BaseModel):
     model_config = ConfigDict(extra="ignore")
+    request_id: str = Field(default="", alias="requestId")
     condition: str = "RetriesExhausted"
     approximate_invoke_count: int = Field(default=1, alias="approximateInvokeCount")
 
@@ -60,16 +64,59 @@ class FailedImport(BaseModel):
 
 
 def record_failures(
-    records: Iterable[DestinationRecord], imports: ImportStore | None = None
+    records: Iterable[DestinationRecord], imports: ImportStore | None = None, notifier: Notifier | None = None
 ) -> list[FailedImport]:
-    """Mark the import of every S3 object in the failed events ``failed`` (idempotent)."""
-    if imports is None:
-        imports = ImportStore(Table(aws_clients().dynamodb, import_failed_settings().table_name))
+    """Mark the import of every S3 object in the failed events ``failed`` and tell its account
+    (idempotent)."""
+    if imports is None or notifier is None:
+        configured = _from_settings()
+        imports, notifier = imports or configured[0], notifier or configured[1]
     results = []
     for record in records:
         for s3_record in record.request_payload.get("Records") or []:
-            results.append(_mark(imports, s3_record, record.reason()))
+            failed = _mark(imports, s3_record, record.reason())
+            _tell(imports, notifier, failed, s3_record, record)
+            results.append(failed)
     return results
+
+
+def _from_settings() -> tuple[ImportStore, Notifier]:
+    settings, clients = import_failed_settings(), aws_clients()
+    table = Table(clients.dynamodb, settings.table_name)
+    notifier = Notifier(
+        notifications=NotificationStore(table),
+        accounts=AccountStore(table, ContactStore(table)),
+        sesv2=clients.sesv2,
+        sns=clients.sns,
+        topic_arn=settings.flag_topic_arn,
+        sender=settings.notification_sender,
+        clock=utc_now_iso,
+    )
+    return ImportStore(table), notifier
+
+
+def _tell(
+    imports: ImportStore,
+    notifier: Notifier,
+    failed: FailedImport,
+    s3_record: Mapping[str, Any],
+    record: DestinationRecord,
+) -> None:
+    """The customer hears of the failure whenever the import rests failed for this file: also when the
+    record comes again because telling failed the first time (the same failed delivery is one event)."""
+    if failed.account is None or failed.import_id is None:
+        return
+    etag = str(s3_record.get("s3", {}).get("object", {}).get("eTag") or "").strip('"')
+    current = imports.get(failed.account, failed.import_id)
+    if current is None or current.etag != etag or current.status is not ImportStatus.FAILED:
+        return
+    delivery = record.request_context.request_id or etag
+    notifier.notify(
+        failed.account,
+        EventType.IMPORT_FAILED,
+        f"import:{failed.account}:{failed.import_id}:{etag}:{EventType.IMPORT_FAILED}:{delivery}",
+        {"import_id": failed.import_id, "reason": current.error or record.reason()},
+    )
 
 
 def _mark(imports: ImportStore, s3_record: Mapping[str, Any], reason: str) -> FailedImport:

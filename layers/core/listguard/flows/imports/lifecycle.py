@@ -436,7 +436,9 @@ class Lifecycle:
             return
         try:
             body = self.s3.get_object(Bucket=self.bucket, Key=record.summary_key)["Body"].read()
-        except ClientError:
+        except ClientError as error:
+            if error.response["Error"]["Code"] not in {"NoSuchKey", "404"}:
+                raise  # throttled or refused: the step's retry brings the summary up to date
             return
         document = json.loads(body)
         document["status"] = str(record.status)
