@@ -10,6 +10,7 @@ from typing import Any
 import botocore.exceptions
 import pytest
 
+import listguard.aws as aws
 import listguard.flows.remediation.errors as remediation_errors
 import listguard.stores.dynamo as dynamo
 from listguard_console.localcloud.template import load_template
@@ -88,7 +89,7 @@ def test_every_error_the_state_machine_names_is_one_the_code_raises() -> None:
     }
     raised = {
         name
-        for module in (remediation_errors, dynamo, botocore.exceptions)
+        for module in (remediation_errors, dynamo, aws, botocore.exceptions)
         for name, value in vars(module).items()
         if isinstance(value, type) and issubclass(value, BaseException)
     }
