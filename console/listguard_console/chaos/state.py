@@ -8,10 +8,12 @@ same thing have equal states; ``differences`` says where two states part.
 
 from __future__ import annotations
 
+import csv
 import email
 import email.policy
 import gzip
 import hashlib
+import io
 import json
 import re
 from collections import Counter
@@ -406,7 +408,24 @@ def _content(key: str, body: bytes) -> Any:
             return normalise(json.loads(body))
         except ValueError:
             pass
-    return {"sha256": hashlib.sha256(body).hexdigest()[:16], "bytes": len(body)}
+    content: dict[str, Any] = {"sha256": hashlib.sha256(body).hexdigest()[:16], "bytes": len(body)}
+    if key.endswith(EXPORT_SUFFIX):
+        content["emails"] = _first_column(body)
+    return content
+
+
+#: A remediation's export (``listguard.domain.keys.export_object_key``): the invariants need its addresses.
+EXPORT_SUFFIX = "/export.csv"
+
+
+def _first_column(body: bytes) -> list[str]:
+    """The first column of a CSV whose header starts with ``email`` (any separator), header left out."""
+    text = body.decode("utf-8-sig", errors="replace")
+    header = text.split("\n", 1)[0]
+    separator = header[len("email")] if header.startswith("email") and len(header) > len("email") else ","
+    rows = csv.reader(io.StringIO(text, newline=""), delimiter=separator if separator != "\r" else ",")
+    next(rows, None)
+    return [row[0] for row in rows if row]
 
 
 def _email(raw: str) -> dict[str, Any]:
