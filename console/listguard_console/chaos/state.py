@@ -33,6 +33,10 @@ _DROPPED = {
     "execution_name",  # derived from the request id
 }
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?")
+#: A presigned link's signature and signing time (an export's download link): new on every signing.
+_SIGNED = re.compile(
+    r"((?:X-Amz-(?:Date|Signature|Credential|Security-Token|Expires)|Signature|Expires)=)[^&\s\"]+"
+)
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 #: Dates written out for people ("30 Nov 2026, 12:00 UTC"): only in emails' and notifications' texts.
 _HUMAN_DATE = re.compile(
@@ -53,6 +57,7 @@ def normalise(value: Any) -> Any:
     if isinstance(value, str):
         text = _TIMESTAMP.sub("<time>", value)
         text = _HUMAN_DATE.sub("<date>", text)
+        text = _SIGNED.sub(r"\1<signed>", text)
         return _UUID.sub("<id>", text)
     if isinstance(value, float):
         return round(value, 9)
