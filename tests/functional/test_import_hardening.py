@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import pytest
+from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import ClientError
 from functional_cloud import ACCOUNT, Cloud, flags
 from harness import run_handler
@@ -258,3 +259,70 @@ def test_a_failure_midway_leaves_no_report_and_the_lambda_retry_finishes(
 
 def summary_existing(cloud: Cloud) -> int:
     return int(json.loads(cloud.read("reports/acme/bumpy.json"))["existing_contacts"])
+
+
+def test_a_check_retried_after_counting_its_contacts_still_says_how_many_it_created(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a small import (no check needed), and S3 refusing its first report once the contacts are
+    # written and counted
+    event = cloud.upload(import_key("spring"), contacts_csv(20))
+    s3 = aws_clients().s3
+    put_object = s3.put_object
+    refused: list[str] = []
+
+    def refuse_once(**kwargs: Any) -> Any:
+        if not refused and kwargs["Key"].startswith("reports/"):
+            refused.append(kwargs["Key"])
+            raise throttled("PutObject")
+        return put_object(**kwargs)
+
+    monkeypatch.setattr(s3, "put_object", refuse_once)
+
+    # When the first attempt fails there, and Lambda retries it (same request id)
+    with pytest.raises(S3UploadFailedError):
+        cloud.invoke(event, request_id="request-1")
+    assert only_result(cloud.invoke(event, request_id="request-1"))["status"] == "imported"
+
+    # Then the retry's claim (which clears a check's results) did not lose the count of created
+    # contacts, and the account's counter added them once
+    assert refused
+    assert cloud.import_record("spring").contacts_created == 20
+    assert cloud.account_store.get(ACCOUNT).contact_count == 20
+
+
+def test_counting_an_imports_contacts_waits_out_another_transaction_on_the_account(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a new file of an import, whose counting transaction another transaction on the account's
+    # profile holds up twice (DynamoDB cancels it with the reason TransactionConflict)
+    only_result(cloud.invoke(cloud.upload(import_key("spring"), contacts_csv(20))))
+    cloud.table.update(
+        {"pk": "ACCOUNT#acme", "sk": "IMPORT#spring"}, update="REMOVE counted_etag, contacts_created"
+    )
+    store = cloud.import_store
+    client = store._table.client
+    transact_write_items = client.transact_write_items
+    held_up: list[int] = []
+
+    def held_up_twice(**kwargs: Any) -> Any:
+        if len(held_up) < 2:
+            held_up.append(1)
+            raise ClientError(
+                {
+                    "Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
+                    "CancellationReasons": [{"Code": "None"}, {"Code": "TransactionConflict"}],
+                },
+                "TransactWriteItems",
+            )
+        return transact_write_items(**kwargs)
+
+    monkeypatch.setattr(client, "transact_write_items", held_up_twice)
+
+    # When it counts them
+    counted = store.commit_created(ACCOUNT, "spring", etag=cloud.import_record("spring").etag, created=20)
+
+    # Then the conflicts were waited out, not taken for "counted already"
+    assert counted and len(held_up) == 2
+    assert cloud.account_store.get(ACCOUNT).contact_count == 40
+    assert cloud.import_record("spring").contacts_created == 20

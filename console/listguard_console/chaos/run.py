@@ -29,6 +29,7 @@ import selectors
 import tempfile
 import threading
 import traceback
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -273,7 +274,10 @@ def _quiet_logs() -> Iterator[None]:
     silent = logging.NullHandler()
     logging.getLogger().addHandler(silent)
     try:
-        yield
+        with warnings.catch_warnings():
+            # powertools warns of a flush without metrics (metrics are disabled here)
+            warnings.filterwarnings("ignore", message="No application metrics to publish")
+            yield
     finally:
         logging.getLogger().removeHandler(silent)
         for logger, level in zip(loggers, levels, strict=True):

@@ -34,11 +34,25 @@ class ConditionFailedError(Exception):
 
 
 class TransactionConflictError(Exception):
-    """A transaction was cancelled: one of its conditions failed (``reasons`` has one code per item)."""
+    """A transaction was cancelled: one of its conditions failed, or another transaction held one of its
+    items up through every attempt (``reasons`` has one code per item)."""
 
     def __init__(self, reasons: list[str]) -> None:
         super().__init__(f"transaction cancelled: {reasons}")
         self.reasons = reasons
+
+    @property
+    def condition_failed(self) -> bool:
+        return CONDITION_FAILED in self.reasons
+
+
+CONDITION_FAILED = "ConditionalCheckFailed"
+#: Tries of a transaction that others held up (``TransactionConflict``), 50 ms apart, doubling.
+TRANSACTION_ATTEMPTS = 5
+
+
+def _only_held_up(reasons: Sequence[str]) -> bool:
+    return "TransactionConflict" in reasons and CONDITION_FAILED not in reasons
 
 
 class UnprocessedKeysError(RuntimeError):
@@ -166,13 +180,19 @@ class Table:
                 _condition(operation.get("condition"), operation.get("names"), operation.get("values"))
             )
             items.append({kind: request})
-        try:
-            self.client.transact_write_items(TransactItems=items)
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "TransactionCanceledException":
-                raise
-            reasons = [r.get("Code", "None") for r in error.response.get("CancellationReasons", [])]
-            raise TransactionConflictError(reasons) from None
+        for attempt in range(TRANSACTION_ATTEMPTS):
+            try:
+                self.client.transact_write_items(TransactItems=items)
+                return
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "TransactionCanceledException":
+                    raise
+                reasons = [r.get("Code", "None") for r in error.response.get("CancellationReasons", [])]
+                # Held up by another transaction on one of its items (no condition failed): a cancelled
+                # transaction did nothing, so it is tried again, a little later.
+                if not _only_held_up(reasons) or attempt + 1 == TRANSACTION_ATTEMPTS:
+                    raise TransactionConflictError(reasons) from None
+                time.sleep(0.05 * 2**attempt)
 
     # -- many items -----------------------------------------------------------------------------------
 

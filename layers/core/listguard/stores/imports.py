@@ -6,6 +6,7 @@ write, so a replayed S3 event, the same file uploaded again, or two deliveries a
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -327,9 +328,23 @@ class ImportStore:
                     contact_count_change(account, created),
                 ]
             )
-        except TransactionConflictError:
+        except TransactionConflictError as error:
+            if not error.condition_failed:
+                raise  # held up by others through every attempt: the step fails, and its retry counts
+            self._recount(account, import_id, etag=etag, created=created)
             return False
         return True
+
+    def _recount(self, account: str, import_id: str, *, etag: str, created: int) -> None:
+        """Counted already. A retried check claimed the record again, which cleared its results: the count
+        of this file's creations (the same number: its contacts carry ``created_by``) goes back."""
+        with contextlib.suppress(ConditionFailedError):
+            self._table.update(
+                _key(account, import_id),
+                update="SET contacts_created = :created",
+                condition="etag = :etag AND counted_etag = :etag AND attribute_not_exists(contacts_created)",
+                values={":created": created, ":etag": etag},
+            )
 
     def mark_failed(self, account: str, import_id: str, *, etag: str, reason: str) -> bool:
         """Every attempt at this file's check failed: say so. False when the record has moved on (the

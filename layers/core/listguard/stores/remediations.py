@@ -113,7 +113,11 @@ class RemediationStore:
                     names=move["names"],
                     values=move["values"],
                 )
-        except (ConditionFailedError, TransactionConflictError):
+        except ConditionFailedError:
+            return False
+        except TransactionConflictError as error:
+            if not error.condition_failed:
+                raise  # held up by others through every attempt: the step fails, and its retry moves it
             return False
         return True
 
