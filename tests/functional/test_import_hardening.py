@@ -202,6 +202,43 @@ def test_an_import_whose_every_attempt_fails_is_marked_failed_and_a_new_upload_r
     assert len(cloud.contacts()) == 150
 
 
+def test_a_check_that_died_holding_the_accounts_import_lane_gives_it_back_once_marked_failed(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an import (no check needed) whose every attempt fails after taking the account's import lane,
+    # and whose release of the lane never reaches DynamoDB
+    body = contacts_csv(150)
+    event = cloud.upload(import_key("unlucky"), body)
+    client = aws_clients().dynamodb
+    update_item = client.update_item
+
+    def batch_write_item(**kwargs: Any) -> Any:
+        raise throttled("BatchWriteItem")
+
+    def lane_never_released(**kwargs: Any) -> Any:
+        if kwargs.get("UpdateExpression", "").startswith("REMOVE lane_holder"):
+            raise throttled("UpdateItem")
+        return update_item(**kwargs)
+
+    monkeypatch.setattr(client, "batch_write_item", batch_write_item)
+    monkeypatch.setattr(client, "update_item", lane_never_released)
+    for _ in range(3):
+        with pytest.raises(ClientError):
+            cloud.invoke(event, request_id="request-1")
+    monkeypatch.undo()
+    assert "lane_holder" in cloud.raw_item("ACCOUNT#acme", "PROFILE")
+
+    # When import_failed reads the failure record
+    cloud.invoke(sqs_event(destination_record(event)), function="import_failed")
+
+    # Then the lane is free, and the same file uploaded again is written at once (not left waiting for a
+    # lease that a dead attempt holds)
+    assert "lane_holder" not in cloud.raw_item("ACCOUNT#acme", "PROFILE")
+    result = only_result(cloud.invoke(cloud.upload(import_key("unlucky"), body)))
+    assert result["status"] == "imported"
+    assert len(cloud.contacts()) == 150
+
+
 def test_a_failure_record_for_a_check_that_finished_after_all_changes_nothing(cloud: Cloud) -> None:
     # Given an import that was checked
     event = cloud.upload(import_key("fine"), contacts_csv(5))

@@ -4,7 +4,8 @@ Lambda sends the failed S3 event to the function's on-failure destination (an SQ
 ``import_failed`` function hands each destination record here. The import becomes ``failed`` with a
 one-line reason, so it is no longer stuck ``received``, and the customer is told (once per failed
 delivery: a record delivered again finds its notification); uploading the same file again retries at
-once. Nothing else changes: no report was published (reports come after the contacts), and every contact
+once: the account's import lane, if the last attempt died holding it, is given back. Nothing else
+changes: no report was published (reports come after the contacts), and every contact
 already written carries the flag of the check's outcome (the check is complete before the first write),
 so none is sendable that the check did not clear.
 """
@@ -22,6 +23,7 @@ from listguard.aws import aws_clients
 from listguard.config import import_failed_settings
 from listguard.domain.keys import InvalidKeyError, parse_import_key
 from listguard.domain.vocabulary import EventType, ImportStatus
+from listguard.flows.imports.commit import execution_name
 from listguard.notify import Notifier
 from listguard.stores import AccountStore, ContactStore, ImportStore, NotificationStore, Table, utc_now_iso
 
@@ -63,36 +65,47 @@ class FailedImport(BaseModel):
     marked_failed: bool = False
 
 
-def record_failures(
-    records: Iterable[DestinationRecord], imports: ImportStore | None = None, notifier: Notifier | None = None
-) -> list[FailedImport]:
-    """Mark the import of every S3 object in the failed events ``failed`` and tell its account
-    (idempotent)."""
-    if imports is None or notifier is None:
-        configured = _from_settings()
-        imports, notifier = imports or configured[0], notifier or configured[1]
+def record_failures(records: Iterable[DestinationRecord]) -> list[FailedImport]:
+    """Mark the import of every S3 object in the failed events ``failed``, give back the account's import
+    lane if the failed attempts left it held, and tell the account (idempotent)."""
+    imports, accounts, notifier = _from_settings()
     results = []
     for record in records:
         for s3_record in record.request_payload.get("Records") or []:
             failed = _mark(imports, s3_record, record.reason())
+            _release_lane(accounts, failed, s3_record, record)
             _tell(imports, notifier, failed, s3_record, record)
             results.append(failed)
     return results
 
 
-def _from_settings() -> tuple[ImportStore, Notifier]:
+def _release_lane(
+    accounts: AccountStore, failed: FailedImport, s3_record: Mapping[str, Any], record: DestinationRecord
+) -> None:
+    """The last attempt may have died holding the account's import lane (its answer lost, or the release
+    never sent): the account's next import would wait out the lease. The lane is given back only if
+    that delivery still holds it."""
+    etag = str(s3_record.get("s3", {}).get("object", {}).get("eTag") or "").strip('"')
+    claimant = record.request_context.request_id
+    if failed.account is None or failed.import_id is None or not failed.marked_failed or not claimant:
+        return
+    accounts.release_lane(failed.account, execution_name(failed.account, failed.import_id, etag, claimant))
+
+
+def _from_settings() -> tuple[ImportStore, AccountStore, Notifier]:
     settings, clients = import_failed_settings(), aws_clients()
     table = Table(clients.dynamodb, settings.table_name)
+    accounts = AccountStore(table, ContactStore(table))
     notifier = Notifier(
         notifications=NotificationStore(table),
-        accounts=AccountStore(table, ContactStore(table)),
+        accounts=accounts,
         sesv2=clients.sesv2,
         sns=clients.sns,
         topic_arn=settings.flag_topic_arn,
         sender=settings.notification_sender,
         clock=utc_now_iso,
     )
-    return ImportStore(table), notifier
+    return ImportStore(table), accounts, notifier
 
 
 def _tell(
