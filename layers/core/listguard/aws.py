@@ -64,6 +64,11 @@ def aws_clients() -> AwsClients:
     return AwsClients()
 
 
+#: What botocore raises when a call got no answer at all (a timeout, a dropped connection): the call may or
+#: may not have taken effect, unlike a ``ClientError``, which is the service's own answer.
+NO_ANSWER_ERRORS: tuple[type[Exception], ...] = (HTTPClientError, ConnectionFailedError)
+
+
 class AwsNoAnswerError(RuntimeError):
     """An AWS call got no answer, even after the SDK's retries (a timeout, a dropped connection): it may or
     may not have taken effect. Every step of a state machine is safe to run again, so its ``Retry`` names
@@ -78,7 +83,7 @@ def no_answer_is_retryable[**P, R](handler: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return handler(*args, **kwargs)
-        except (HTTPClientError, ConnectionFailedError) as error:
+        except NO_ANSWER_ERRORS as error:
             raise AwsNoAnswerError(
                 f"no answer from AWS ({type(error).__name__}); safe to run again"
             ) from error
