@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from ..flow import Flow
-from . import imports
+from . import campaigns, imports
 
-FLOWS: tuple[Flow, ...] = (*imports.FLOWS,)
+FLOWS: tuple[Flow, ...] = (*imports.FLOWS, *campaigns.FLOWS)
 
 
 def flow_named(name: str) -> Flow:
