@@ -32,6 +32,7 @@ _DROPPED = {
     "lease_expires_at",
     "execution_name",  # derived from the request id
     "message_id",  # SES's id of a campaign email: a new one every run
+    "messageId",  # the same id, in SES's events about that email
 }
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")

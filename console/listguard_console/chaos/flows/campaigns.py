@@ -308,6 +308,8 @@ CAMPAIGN_PAUSED_REQUEUED = Flow(
         Told(ACCOUNT, EventType.REMEDIATION_FINISHED),
     ),
     verified_exports=_deleted_after_a_verified_export,
+    # The export's download link is presigned: signed when it is sent.
+    varies=(r"X-Amz-(Date|Signature|Credential)=[^&\s\"]+",),
 )
 
 FLOWS = (CAMPAIGN_SENT, CAMPAIGN_PAUSED_REQUEUED)
