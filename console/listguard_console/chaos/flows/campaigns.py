@@ -308,8 +308,9 @@ CAMPAIGN_PAUSED_REQUEUED = Flow(
         Told(ACCOUNT, EventType.REMEDIATION_FINISHED),
     ),
     verified_exports=_deleted_after_a_verified_export,
-    # The export's download link is presigned: signed when it is sent.
-    varies=(r"X-Amz-(Date|Signature|Credential)=[^&\s\"]+",),
+    # The export's download link is presigned (signed when it is sent) and names the bucket, whose name
+    # has a random suffix (a run not forked from the same cloud has another).
+    varies=(r"X-Amz-(Date|Signature|Credential)=[^&\s\"]+", r"https://[^/\s\"]+\.s3\.amazonaws\.com/"),
 )
 
 FLOWS = (CAMPAIGN_SENT, CAMPAIGN_PAUSED_REQUEUED)
