@@ -8,7 +8,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from listguard.aws import no_answer_is_retryable
+from listguard.aws import aws_errors_are_retryable
 from listguard.domain.vocabulary import SendPhase
 from listguard.flows.campaigns.services import steps_services
 from listguard.flows.campaigns.steps import CampaignRef, CampaignSteps
@@ -52,7 +52,7 @@ STEPS: dict[str, Step] = {
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
-@no_answer_is_retryable
+@aws_errors_are_retryable
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
     step = STEPS[event["step"]]
     logger.append_keys(step=event["step"], campaign_id=event["campaign"]["campaign_id"])

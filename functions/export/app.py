@@ -6,7 +6,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from listguard.aws import no_answer_is_retryable
+from listguard.aws import aws_errors_are_retryable
 from listguard.flows.remediation import Services, StepRef, services_from_settings
 from listguard.flows.remediation.clean import clean
 from listguard.flows.remediation.export import export
@@ -27,7 +27,7 @@ STEPS: dict[str, Step] = {
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
-@no_answer_is_retryable
+@aws_errors_are_retryable
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
     step = STEPS[event["step"]]
     logger.append_keys(step=event["step"], remediation_id=event["remediation"]["remediation_id"])

@@ -6,7 +6,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from listguard.aws import no_answer_is_retryable
+from listguard.aws import aws_errors_are_retryable
 from listguard.flows.imports.lifecycle import ImportRef, Lifecycle, lifecycle_from_settings
 
 logger = Logger()
@@ -34,12 +34,12 @@ STEPS: dict[str, Step] = {
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
-@no_answer_is_retryable
+@aws_errors_are_retryable
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
     step = STEPS[event["step"]]
     logger.append_keys(step=event["step"], import_id=event["import"]["import_id"])
     # A step that takes the account's lane holds it for as long as this invocation can still run.
     event = {**event, "lease_seconds": context.get_remaining_time_in_millis() // 1000 + 1}
     # ImportSupersededError and LifecycleError propagate: the state machine catches them by name;
-    # AwsNoAnswerError (an AWS call without an answer) is retried by name.
+    # AwsNoAnswerError and AwsServiceError (an AWS call without an answer, or refused) are retried by name.
     return step(lifecycle_from_settings(), ImportRef.of(event["import"]), event) or {}

@@ -25,6 +25,7 @@ from listguard.domain import keys
 from listguard.domain.deliverability import NoSampleSentError
 from listguard.domain.models import Campaign
 from listguard.domain.vocabulary import CampaignStatus, FlagStatus, SendPhase
+from listguard.flows.campaigns.actions import CampaignError
 from listguard.flows.campaigns.steps import CampaignMovedError, CampaignRef, CampaignSteps
 from listguard.stores.ledger import SendLedger
 
@@ -282,3 +283,16 @@ def sample_keys(cloud: Cloud, campaign_id: str) -> set[str]:
 def flag_event_type(event: dict[str, object]) -> str:
     message = json.loads(str(event["Message"]))
     return str(message["event_type"])
+
+
+def test_a_create_retried_with_its_request_id_finds_the_same_campaign(cloud: Cloud) -> None:
+    created = actions(cloud).create(ACCOUNT, subject="Spring sale", text="Hello", request_id="spring")
+    again = actions(cloud).create(ACCOUNT, subject="Spring sale", text="Hello", request_id="spring")
+
+    assert again.campaign_id == created.campaign_id == keys.campaign_id_for(ACCOUNT, "spring")
+    assert again.created_at == created.created_at
+    assert [c.campaign_id for c in actions(cloud).list(ACCOUNT)] == [created.campaign_id]
+    with pytest.raises(CampaignError, match="another --request-id"):
+        actions(cloud).create(ACCOUNT, subject="Summer sale", text="Hello", request_id="spring")
+    other = actions(cloud).create(ACCOUNT, subject="Spring sale", text="Hello")
+    assert other.campaign_id != created.campaign_id

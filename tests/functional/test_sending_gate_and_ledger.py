@@ -4,11 +4,12 @@ gets a campaign twice, whether a send is retried, races another, or loses its an
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ReadTimeoutError
 from campaign_cloud import addresses, campaign_recipients, new_campaign, pairs, services
 from functional_cloud import ACCOUNT, Cloud
 from hypothesis import HealthCheck, given, settings
@@ -21,6 +22,11 @@ from listguard.stores.ledger import Claim, SendLedger
 
 def throttled(operation: str = "Operation") -> ClientError:
     return ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, operation)
+
+
+def no_answer() -> Exception:
+    """What botocore raises when the answer never came (the call may have taken effect)."""
+    return ReadTimeoutError(endpoint_url="https://aws.local")
 
 
 def test_a_contact_is_claimed_once_then_found_taken(cloud: Cloud) -> None:
@@ -172,9 +178,19 @@ class Faults:
     """Fails chosen AWS calls of one client, as a network would: before the call takes effect (a lost
     request) or after (a lost response). botocore's event hooks, as the fault sweep uses them."""
 
-    def __init__(self, client: Any, operation: str, *, lost: str, times: int = 1, skip: int = 0) -> None:
+    def __init__(
+        self,
+        client: Any,
+        operation: str,
+        *,
+        lost: str,
+        times: int = 1,
+        skip: int = 0,
+        error: Callable[[], Exception] = lambda: throttled(),
+    ) -> None:
         self.skip = skip
         self.remaining = times
+        self.error = error
         event = "before-call" if lost == "request" else "after-call"
         service = client.meta.service_model.service_name
         client.meta.events.register(f"{event}.{service}.{operation}", self._maybe_fail)
@@ -184,7 +200,7 @@ class Faults:
             self.skip -= 1
         elif self.remaining > 0:
             self.remaining -= 1
-            raise throttled()
+            raise self.error()
 
 
 @pytest.mark.parametrize("lost", ["request", "response"])
@@ -203,13 +219,12 @@ def test_a_claim_whose_answer_is_lost_sends_once(cloud: Cloud, lost: str) -> Non
     assert campaign_recipients(cloud) == dict.fromkeys(addresses(3), 1)
 
 
-@pytest.mark.parametrize("lost", ["request", "response"])
-def test_a_send_whose_answer_is_lost_is_unknown_and_never_sent_again(cloud: Cloud, lost: str) -> None:
-    # Given SES failing one SendEmail: without effect (lost request), or after sending (lost response)
+def test_a_send_without_an_answer_is_unknown_and_never_sent_again(cloud: Cloud) -> None:
+    # Given SES sends one email and its answer is lost (no answer at all: a read timeout)
     cloud.seed(addresses(3))
     campaign = new_campaign(cloud)
     sesv2 = boto3.client("sesv2")
-    Faults(sesv2, "SendEmail", lost=lost)
+    Faults(sesv2, "SendEmail", lost="response", error=no_answer)
 
     # When the campaign is sent, then sent again (a retried step, or another sender)
     first = services(cloud, sesv2=sesv2).sender.send(
@@ -217,12 +232,48 @@ def test_a_send_whose_answer_is_lost_is_unknown_and_never_sent_again(cloud: Clou
     )
     again = services(cloud).sender.send(campaign, pairs(addresses(3)), phase=SendPhase.MAIN, attempt="b")
 
-    # Then that email is unknown: it went out once (lost response) or not at all (lost request), never twice
+    # Then that email is unknown: it went out once, and is never sent again
     assert (first.sent, first.unknown, again.sent, again.taken) == (2, 1, 0, 3)
     entry = SendLedger(cloud.table).get(ACCOUNT, campaign.campaign_id, addresses(3)[0])
-    assert entry is not None and (entry.state, entry.error) == (SendState.UNKNOWN, "ThrottlingException")
-    expected = dict.fromkeys(addresses(3)[1:], 1) | ({addresses(3)[0]: 1} if lost == "response" else {})
-    assert campaign_recipients(cloud) == expected
+    assert entry is not None and (entry.state, entry.error) == (SendState.UNKNOWN, "ReadTimeoutError")
+    assert campaign_recipients(cloud) == dict.fromkeys(addresses(3), 1)
+
+
+def test_a_send_that_ses_refused_is_released_and_sent_by_the_retry(cloud: Cloud) -> None:
+    # Given SES refuses one SendEmail (throttled: it answered, nothing went out)
+    cloud.seed(addresses(3))
+    campaign = new_campaign(cloud)
+    sesv2 = boto3.client("sesv2")
+    Faults(sesv2, "SendEmail", lost="request")
+
+    # When the campaign is sent: the attempt fails; its retry (a new attempt) sends
+    with pytest.raises(ClientError):
+        services(cloud, sesv2=sesv2).sender.send(
+            campaign, pairs(addresses(3)), phase=SendPhase.MAIN, attempt="a"
+        )
+    assert SendLedger(cloud.table).get(ACCOUNT, campaign.campaign_id, addresses(3)[0]) is None
+    again = services(cloud).sender.send(campaign, pairs(addresses(3)), phase=SendPhase.MAIN, attempt="b")
+
+    # Then everyone got it once (before the refusal released its claim, not one was marked unknown)
+    assert (again.sent, again.unknown, again.taken) == (3, 0, 0)
+    assert campaign_recipients(cloud) == dict.fromkeys(addresses(3), 1)
+    counts = SendLedger(cloud.table).counts(ACCOUNT, campaign.campaign_id)
+    assert (counts.sent, counts.unknown) == (3, 0)
+
+
+def test_a_claim_without_an_answer_is_found_its_own_and_sent_once(cloud: Cloud) -> None:
+    # Given the claim transaction takes effect and its answer is lost (a read timeout)
+    cloud.seed(addresses(3))
+    campaign = new_campaign(cloud)
+    flow = services(cloud)
+    Faults(cloud.dynamodb, "TransactWriteItems", lost="response", error=no_answer)
+
+    # When the campaign is sent
+    tally = flow.sender.send(campaign, pairs(addresses(3)), phase=SendPhase.MAIN, attempt="a")
+
+    # Then the attempt read its own claim back and sent: nobody is left claimed and unsent
+    assert (tally.sent, tally.unknown, tally.taken) == (3, 0, 0)
+    assert campaign_recipients(cloud) == dict.fromkeys(addresses(3), 1)
 
 
 def test_a_send_whose_record_cannot_be_written_stops_and_is_never_repeated(cloud: Cloud) -> None:

@@ -67,7 +67,7 @@ def test_every_task_retries_transient_errors_with_backoff_and_catches_the_rest()
     tasks = {name: state for name, state in ASL["States"].items() if state["Type"] == "Task"}
     for name, task in tasks.items():
         [retry] = task["Retry"]
-        assert {"Lambda.ServiceException", "Lambda.TooManyRequestsException", "ClientError"} <= set(
+        assert {"Lambda.ServiceException", "Lambda.TooManyRequestsException", "AwsServiceError"} <= set(
             retry["ErrorEquals"]
         )
         assert retry["BackoffRate"] == 2 and retry["MaxAttempts"] >= 3, name

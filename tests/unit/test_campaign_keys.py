@@ -26,3 +26,17 @@ def test_the_check_of_a_paused_campaign_is_an_ordinary_import_of_the_account() -
 def test_a_campaign_id_that_could_break_a_key_is_refused(campaign_id: str) -> None:
     with pytest.raises(keys.InvalidKeyError, match="campaigns list"):
         keys.check_campaign_id(campaign_id)
+
+
+def test_a_request_makes_one_campaign_id_per_account() -> None:
+    first = keys.campaign_id_for("acme", "spring-2026")
+    assert first == keys.campaign_id_for("acme", "spring-2026")
+    assert keys.check_campaign_id(first) == first
+    assert first != keys.campaign_id_for("acme", "summer-2026")
+    assert first != keys.campaign_id_for("globex", "spring-2026")
+
+
+@pytest.mark.parametrize("request_id", ["", "a b", "a/b", "x" * 65])
+def test_a_request_id_that_could_break_a_key_is_refused(request_id: str) -> None:
+    with pytest.raises(keys.InvalidKeyError, match="request id"):
+        keys.campaign_id_for("acme", request_id)

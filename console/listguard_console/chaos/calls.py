@@ -36,8 +36,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError, ReadTimeoutError
 
-#: The services the layer's clients talk to (``AwsClients`` attribute -> botocore service name).
-LAYER_CLIENTS = ("s3", "sns", "dynamodb", "sfn", "sesv2")
+#: The layer's clients (``AwsClients`` attributes): each service's, and the campaigns' SES client, which
+#: makes one attempt per call (its calls are the campaign emails).
+LAYER_CLIENTS = ("s3", "sns", "dynamodb", "sfn", "sesv2", "sesv2_single_attempt")
 
 #: The error each service returns when it throttles a caller (what a lost request looks like).
 THROTTLING = {

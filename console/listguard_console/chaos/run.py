@@ -215,8 +215,8 @@ def _run_here(prepared: Prepared, fault: Fault | None, should_retry: Callable[[S
     gc.unfreeze()  # the child's own garbage is collected as usual
     flow, calls, platform, observer = prepared.flow, prepared.calls, prepared.platform, prepared.observer
     calls.fault = fault
-    files = prepared.files / f"run-{os.getpid()}"
-    files.mkdir()
+    # A directory of its own (not named by the pid: a long sweep forks enough children to reuse one).
+    files = Path(tempfile.mkdtemp(prefix="run-", dir=prepared.files))
     stage = Stage(cloud=prepared.cloud, calls=calls, platform=platform, files=files)
     errors: list[str] = []
     stuck = None

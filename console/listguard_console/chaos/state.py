@@ -2,8 +2,9 @@
 
 ``observe`` reads it through public APIs (a table scan, the buckets, SES's sent messages, the SNS
 messages a queue received, the executions) and normalises what legitimately differs from one run to
-the next: timestamps, request ids, revisions, execution names and task tokens. Two runs that did the
-same thing have equal states; ``differences`` says where two states part.
+the next: timestamps, request ids, revisions, execution names, task tokens and SES's message ids; the
+SES sending rate's item (the current second's count) is left out. Two runs that did the same thing have
+equal states; ``differences`` says where two states part.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from listguard.domain import keys
 from listguard.stores.dynamo import deserialize
 from listguard_console.localcloud import LocalCloud, motocompat
 
@@ -31,12 +33,17 @@ _DROPPED = {
     "claimed_by",  # the request id of the invocation that claimed an import
     "lease_expires_at",
     "execution_name",  # derived from the request id
+    "message_id",  # SES's id of a campaign email: a new one every run
+    "messageId",  # the same id, in SES's events about that email
 }
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?")
 #: A presigned link's signature and signing time (an export's download link): new on every signing.
 _SIGNED = re.compile(
     r"((?:X-Amz-(?:Date|Signature|Credential|Security-Token|Expires)|Signature|Expires)=)[^&\s\"]+"
 )
+#: A presigned link's host names the bucket, whose name has a random suffix (a run not forked from the
+#: same deployed cloud, as in ``make test``'s sample, has another).
+_S3_HOST = re.compile(r"https://[^/\s\"]+\.s3[\w.-]*\.amazonaws\.com/")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 #: Dates written out for people ("30 Nov 2026, 12:00 UTC"): only in emails' and notifications' texts.
 _HUMAN_DATE = re.compile(
@@ -58,6 +65,7 @@ def normalise(value: Any) -> Any:
         text = _TIMESTAMP.sub("<time>", value)
         text = _HUMAN_DATE.sub("<date>", text)
         text = _SIGNED.sub(r"\1<signed>", text)
+        text = _S3_HOST.sub("https://<bucket>/", text)
         return _UUID.sub("<id>", text)
     if isinstance(value, float):
         return round(value, 9)
@@ -284,6 +292,8 @@ class Observer:
             page = dynamodb.scan(**kwargs)
             for raw in page["Items"]:
                 item = deserialize(raw)
+                if {"pk": item["pk"], "sk": item["sk"]} == keys.SENDING_RATE_KEY:
+                    continue  # the SES rate's current second: a throttle's clock, not a state
                 key = normalise(f"{item['pk']}|{item['sk']}")
                 items[key] = _sent_or_unknown(normalise(item))
             if "LastEvaluatedKey" not in page:
@@ -388,7 +398,12 @@ def _renamed(value: Any, renamed: Mapping[str, str]) -> Any:
 def _sent_or_unknown(item: dict[str, Any]) -> dict[str, Any]:
     """A notification channel whose send got no answer is ``unknown`` (the notifier never sends it again:
     it may have gone out). What went out is compared in ``emails`` and ``messages``: there, ``unknown``
-    is ``sent`` when the message is there once, and a violation when it is missing or there twice."""
+    is ``sent`` when the message is there once, and a violation when it is missing or there twice. The
+    same holds for a campaign's ledger entry (``send``): ``unknown`` (without its error, and without the
+    time SES confirmed, which only a confirmed send has) reads as ``sent``."""
+    if item.get("type") == "send":
+        entry = {name: value for name, value in item.items() if name not in ("sent_at", "error")}
+        return entry | ({"state": "sent"} if entry.get("state") == "unknown" else {})
     if item.get("type") != "notification":
         return item
     return {

@@ -92,6 +92,15 @@ def create(
             help="The From address (a verified SES identity). Default: <account>@ the platform's domain."
         ),
     ] = None,
+    request_id: Annotated[
+        str | None,
+        typer.Option(
+            "--request-id",
+            help="What makes two creates the same campaign: the same account and request id find the "
+            "campaign created before (safe to run again). Default: a new campaign each time.",
+            show_default=False,
+        ),
+    ] = None,
     as_json: JsonOption = False,
     endpoint_url: EndpointOption = None,
     stack: StackOption = None,
@@ -108,6 +117,7 @@ def create(
             html=html,
             sender=sender,
             segment=parse_segment(segment or []),
+            request_id=request_id,
         )
     emit(
         as_json,

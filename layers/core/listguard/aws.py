@@ -11,9 +11,10 @@ from collections.abc import Callable
 from typing import Any
 
 import boto3
+from boto3.exceptions import S3UploadFailedError
 from botocore.config import Config
+from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as ConnectionFailedError
-from botocore.exceptions import HTTPClientError
 
 # Standard retry mode: exponential backoff with jitter for throttling and 5xx, on every call. The pool
 # matches the contact writers' threads (urllib3 would otherwise drop connections past 10).
@@ -64,23 +65,41 @@ def aws_clients() -> AwsClients:
     return AwsClients()
 
 
+#: What botocore raises when a call got no answer at all (a timeout, a dropped connection): the call may or
+#: may not have taken effect, unlike a ``ClientError``, which is the service's own answer.
+NO_ANSWER_ERRORS: tuple[type[Exception], ...] = (HTTPClientError, ConnectionFailedError)
+
+
 class AwsNoAnswerError(RuntimeError):
     """An AWS call got no answer, even after the SDK's retries (a timeout, a dropped connection): it may or
     may not have taken effect. Every step of a state machine is safe to run again, so its ``Retry`` names
     this error (botocore's own error names vary with where the connection broke)."""
 
 
-def no_answer_is_retryable[**P, R](handler: Callable[P, R]) -> Callable[P, R]:
-    """A Lambda handler whose AWS calls got no answer fails with ``AwsNoAnswerError`` (a name the state
-    machines retry) instead of one of botocore's connection errors."""
+class AwsServiceError(RuntimeError):
+    """An AWS service refused a call, even after the SDK's retries (throttling, a 5xx, a refusal). botocore
+    raises each as a class of its own (``ProvisionedThroughputExceededException``, ``SlowDown``, ...),
+    and Lambda reports the class's name, which no ``Retry`` could list in full: every step of a state
+    machine is safe to run again, so its ``Retry`` names this error."""
+
+
+def aws_errors_are_retryable[**P, R](handler: Callable[P, R]) -> Callable[P, R]:
+    """A Lambda handler of a state machine's task whose AWS call failed fails with one of two names its
+    ``Retry`` lists: ``AwsNoAnswerError`` (no answer) or ``AwsServiceError`` (the service's refusal).
+    The message names the operation and the error code only (never a message that may quote data)."""
 
     @functools.wraps(handler)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return handler(*args, **kwargs)
-        except (HTTPClientError, ConnectionFailedError) as error:
+        except NO_ANSWER_ERRORS as error:
             raise AwsNoAnswerError(
                 f"no answer from AWS ({type(error).__name__}); safe to run again"
             ) from error
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "unknown")
+            raise AwsServiceError(f"{error.operation_name} refused ({code}); safe to run again") from error
+        except S3UploadFailedError as error:
+            raise AwsServiceError("an upload to S3 failed; safe to run again") from error
 
     return wrapper

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from ..flow import Flow
-from . import imports, remediation
+from . import campaigns, imports, remediation
 
-FLOWS: tuple[Flow, ...] = (*imports.FLOWS, *remediation.FLOWS)
+FLOWS: tuple[Flow, ...] = (*imports.FLOWS, *remediation.FLOWS, *campaigns.FLOWS)
 
 
 def flow_named(name: str) -> Flow:

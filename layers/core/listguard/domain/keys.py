@@ -321,6 +321,18 @@ def check_campaign_id(campaign_id: str) -> str:
     return campaign_id
 
 
+def campaign_id_for(account: str, request_id: str) -> str:
+    """The campaign that one request of an account creates (``campaigns create --request-id``): creating
+    it again with the same request finds the same campaign, never a second one."""
+    check_account_id(account)
+    if not REQUEST_ID_PATTERN.fullmatch(request_id):
+        raise InvalidKeyError(
+            f"request id {_shown(request_id)} is not allowed: use 1-64 letters, digits, '-', '_', '.' or ':'"
+        )
+    digest = hashlib.sha256(f"campaign\n{account}\n{request_id}".encode()).hexdigest()[:12]
+    return f"c-{digest}"
+
+
 def ledger_pk(account: str, campaign_id: str) -> str:
     """The send ledger of one campaign: one item per contact it was sent to (and its sample)."""
     return f"{_LEDGER}{account}#{campaign_id}"

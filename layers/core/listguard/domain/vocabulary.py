@@ -151,7 +151,7 @@ class SendState(StrEnum):
     #: Written before SES is called; SES has not answered yet (or the sender stopped there).
     CLAIMED = "claimed"
     SENT = "sent"
-    #: SES answered with an error, or its answer was lost: the email may have gone out. It is never
+    #: SES did not answer (or answered with a server error): the email may have gone out. It is never
     #: sent again (at most once); `campaigns show` counts these.
     UNKNOWN = "unknown"
 

@@ -28,6 +28,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from listguard.aws import NO_ANSWER_ERRORS
 from listguard.domain import keys
 from listguard.domain.models import SendRecord
 from listguard.domain.vocabulary import FlagStatus, SendPhase, SendState, SubscriptionStatus
@@ -172,6 +173,14 @@ class SendLedger:
                     return found
                 if attempt_number == MAX_CLAIM_ATTEMPTS:
                     raise
+            except NO_ANSWER_ERRORS:
+                # No answer at all: the claim may have landed (then it is this attempt's, and only this
+                # attempt may send for it: a retried step is a new attempt, which would find it taken).
+                found = self._whose_if_any(account, campaign_id, contact_key, attempt)
+                if found is not None:
+                    return found
+                if attempt_number == MAX_CLAIM_ATTEMPTS:
+                    raise
         raise AssertionError("unreachable")
 
     def _whose(self, account: str, campaign_id: str, contact_key: str, attempt: str) -> Claim:
@@ -185,6 +194,21 @@ class SendLedger:
         # Our own entry, written by a call whose answer was lost, that this attempt never sent for.
         mine = record.claim == attempt and record.state is SendState.CLAIMED
         return Claim.CLAIMED if mine else Claim.TAKEN
+
+    def release(self, account: str, campaign_id: str, contact_key: str, *, attempt: str) -> bool:
+        """SES refused the email (it answered with an error: nothing went out): the entry this attempt
+        claimed is removed, so that a retry claims and sends it. False if it is not this attempt's
+        unsent claim any more (then it stays, and nothing is sent for it again)."""
+        try:
+            self._table.delete(
+                _entry_key(account, campaign_id, contact_key),
+                condition="#claim = :attempt AND #state = :claimed",
+                names={"#claim": "claim", "#state": "state"},
+                values={":attempt": attempt, ":claimed": str(SendState.CLAIMED)},
+            )
+        except ConditionFailedError:
+            return False
+        return True
 
     # -- after SES --------------------------------------------------------------------------------------
 

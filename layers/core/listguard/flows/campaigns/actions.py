@@ -4,6 +4,7 @@ it, end its observation window early. Each is one conditional change of the camp
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import secrets
@@ -18,6 +19,7 @@ from listguard.domain import keys
 from listguard.domain.models import Campaign
 from listguard.domain.vocabulary import CampaignStatus, SendState
 from listguard.flows.campaigns.steps import CampaignServices
+from listguard.stores.dynamo import ConditionFailedError
 from listguard.stores.ledger import LedgerCounts
 
 #: A campaign's subject and bodies fit one item with room to spare (DynamoDB: 400 KB).
@@ -129,10 +131,14 @@ class Campaigns:
         html: str | None = None,
         sender: str | None = None,
         segment: Mapping[str, str] | None = None,
+        request_id: str | None = None,
     ) -> Campaign:
         """A draft campaign. Without ``sender`` it comes from ``<account>@`` the platform's verified
-        sending domain."""
+        sending domain. With ``request_id`` the campaign's id comes from the account and the request:
+        creating it again (a retried command) finds the same campaign, and a different campaign for the
+        same request is refused."""
         keys.check_account_id(account)
+        campaign_id = keys.campaign_id_for(account, request_id) if request_id else new_campaign_id()
         if not subject.strip() or len(subject) > MAX_SUBJECT_CHARACTERS:
             raise CampaignError(f"give a subject of 1 to {MAX_SUBJECT_CHARACTERS} characters")
         if "\n" in subject or "\r" in subject:
@@ -149,7 +155,7 @@ class Campaigns:
         now = self.s.clock()
         campaign = Campaign(
             account=account,
-            campaign_id=new_campaign_id(),
+            campaign_id=campaign_id,
             status=CampaignStatus.DRAFT,
             subject=subject.strip(),
             text=text,
@@ -159,8 +165,18 @@ class Campaigns:
             created_at=now,
             updated_at=now,
         )
-        self.s.campaigns.create(campaign)
-        return campaign
+        if request_id is None:
+            self.s.campaigns.create(campaign)
+            return campaign
+        with contextlib.suppress(ConditionFailedError):  # created by this request before
+            self.s.campaigns.create(campaign)
+        existing = self.get(account, campaign_id)
+        if _content(existing) != _content(campaign):
+            raise CampaignError(
+                f"campaign {campaign_id} was created for request {request_id} with another subject, body, "
+                "sender or segment: give another --request-id to create another campaign"
+            )
+        return existing
 
     def start(self, account: str, campaign_id: str) -> Campaign:
         """Send a draft (or resume a failed campaign): the campaign state machine takes it from here.
@@ -260,6 +276,11 @@ class Campaigns:
             # Started already: by this command before, for the same attempt.
             if error.response["Error"]["Code"] != "ExecutionAlreadyExists":
                 raise
+
+
+def _content(campaign: Campaign) -> tuple[Any, ...]:
+    """What a customer wrote in a campaign (two creates of one request must agree on it)."""
+    return (campaign.subject, campaign.text, campaign.html, campaign.sender, campaign.segment)
 
 
 def _rate(count: int, sent: int | None) -> float | None:

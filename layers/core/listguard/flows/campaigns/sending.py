@@ -6,8 +6,10 @@ For each recipient, in this order:
    none exists and only while the contact is sendable. Not claimed: nothing is sent;
 2. SES v2 ``SendEmail`` is called once, by a client that never retries on its own (a retry could send
    a second email when the first one's answer was lost);
-3. its answer is recorded: ``sent`` with the message id; any error, or no answer at all, is
-   ``unknown``: the email may have gone out, so it is never sent again.
+3. its answer is recorded: ``sent`` with the message id; no answer at all is ``unknown``: the email
+   may have gone out, so it is never sent again, and so is a server error (5xx). A refusal (a 4xx:
+   throttled, rejected) means nothing went out: the claim is released and the error raised, and the
+   invocation's retry sends it.
 
 Permits of the shared SES rate are taken before the claims of each batch. A crash between 1 and 3
 leaves the entry ``claimed``, which nobody sends for again either (it is counted with the unknown).
@@ -57,6 +59,19 @@ class SendTally:
             "taken": self.taken,
             "not_sendable": self.not_sendable,
         }
+
+
+#: Error codes that say SES refused a request, for an error without an HTTP status (a test's, a stub's).
+REFUSAL_CODES = frozenset({"ThrottlingException", "TooManyRequestsException", "Throttling"})
+
+
+def refused(error: ClientError) -> bool:
+    """SES answered that it did not take the request (a 4xx: throttled, rejected, invalid), as opposed
+    to a server error (5xx), after which the email may or may not have gone out."""
+    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    if status is not None:
+        return 400 <= int(status) < 500
+    return error.response.get("Error", {}).get("Code") in REFUSAL_CODES
 
 
 class Sender:
@@ -123,8 +138,34 @@ class Sender:
             return
         try:
             response = self._sesv2.send_email(**request)
-        except Exception as error:  # an error answer, or none at all: it may have gone out
-            code = error.response["Error"]["Code"] if isinstance(error, ClientError) else type(error).__name__
+        except ClientError as error:
+            if not refused(error):  # a server error: SES may have sent it before it failed
+                self._ledger.mark_unknown(
+                    campaign.account, campaign.campaign_id, contact_key, error=error.response["Error"]["Code"]
+                )
+                tally.unknown += 1
+                logger.warning(
+                    "SES did not confirm a send; it is never sent again",
+                    extra={"campaign_id": campaign.campaign_id, "error": error.response["Error"]["Code"]},
+                )
+                return
+            # SES refused it (throttled, rejected): nothing went out. The claim is given back and the
+            # invocation fails: its retry (the state machine's, the next requeue run) claims and sends
+            # again, from the same page; a refusal that lasts fails the campaign, which says why.
+            released = self._ledger.release(
+                campaign.account, campaign.campaign_id, contact_key, attempt=attempt
+            )
+            logger.warning(
+                "SES refused a send; it is sent again by the retry",
+                extra={
+                    "campaign_id": campaign.campaign_id,
+                    "error": error.response["Error"]["Code"],
+                    "released": released,
+                },
+            )
+            raise
+        except Exception as error:  # no answer at all: it may have gone out
+            code = type(error).__name__
             self._ledger.mark_unknown(campaign.account, campaign.campaign_id, contact_key, error=code)
             tally.unknown += 1
             logger.warning(
