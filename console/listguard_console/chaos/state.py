@@ -35,6 +35,10 @@ _DROPPED = {
     "execution_name",  # derived from the request id
     "message_id",  # SES's id of a campaign email: a new one every run
     "messageId",  # the same id, in SES's events about that email
+    # An export's digest and S3 version (on its remediation's record): the export holds the contacts'
+    # times, and S3 draws a version id. The export itself is compared in ``objects``, normalised.
+    "sha256",
+    "version_id",
 }
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?")
 #: A presigned link's signature and signing time (an export's download link): new on every signing.
@@ -421,6 +425,9 @@ def _logical(physical_name: str) -> str:
 
 
 def _content(key: str, body: bytes) -> Any:
+    """An object as the comparison sees it: JSON normalised; text (CSV, JSON lines) by a digest of its
+    normalised text, so that a time or an id written in a cell does not tell two runs apart (the sample
+    in ``make test`` compares runs set up on separate deploys); anything else by its digest."""
     if key.endswith(".gz"):
         body = gzip.decompress(body)  # a gzip header holds the time it was written
     if key.endswith(".json"):
@@ -428,19 +435,29 @@ def _content(key: str, body: bytes) -> Any:
             return normalise(json.loads(body))
         except ValueError:
             pass
-    content: dict[str, Any] = {"sha256": hashlib.sha256(body).hexdigest()[:16], "bytes": len(body)}
-    if key.endswith(EXPORT_SUFFIX):
-        content["emails"] = _first_column(body)
-    return content
+    stem = key.removesuffix(".gz")
+    if stem.endswith(".jsonl"):
+        lines = [normalise(json.loads(line)) for line in body.splitlines() if line.strip()]
+        return {"lines": len(lines), "normalised_sha256": _digest(json.dumps(lines, sort_keys=True))}
+    if stem.endswith(".csv"):
+        text = body.decode("utf-8-sig", errors="replace")
+        content: dict[str, Any] = {"lines": text.count("\n"), "normalised_sha256": _digest(normalise(text))}
+        if key.endswith(EXPORT_SUFFIX):
+            content["emails"] = _first_column(text)
+        return content
+    return {"sha256": hashlib.sha256(body).hexdigest()[:16], "bytes": len(body)}
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 #: A remediation's export (``listguard.domain.keys.export_object_key``): the invariants need its addresses.
 EXPORT_SUFFIX = "/export.csv"
 
 
-def _first_column(body: bytes) -> list[str]:
+def _first_column(text: str) -> list[str]:
     """The first column of a CSV whose header starts with ``email`` (any separator), header left out."""
-    text = body.decode("utf-8-sig", errors="replace")
     header = text.split("\n", 1)[0]
     separator = header[len("email")] if header.startswith("email") and len(header) > len("email") else ","
     rows = csv.reader(io.StringIO(text, newline=""), delimiter=separator if separator != "\r" else ",")

@@ -130,16 +130,18 @@ class RemediationEnds:
 
 
 def verified_exports(state: State) -> set[str]:
-    """The addresses of every export whose remediation verified it before deleting, as the export is
-    now (its object's digest is the one the remediation recorded)."""
+    """The addresses of every export that its remediation verified before deleting (the delete step
+    checks the export's digest, rows and contacts against its snapshot, and records ``export_verified_at``),
+    read from the export as it is now: it must still be there, with the rows the remediation recorded."""
     addresses: set[str] = set()
     for record in state.of_type("remediation").values():
         export = record.get("export")
         if not record.get("export_verified_at") or not isinstance(export, dict):
             continue
         stored = state.objects.get(f"ExportsBucketName/{export.get('key')}")
-        if isinstance(stored, dict) and str(export.get("sha256", "")).startswith(str(stored.get("sha256"))):
-            addresses |= {contact_key(address) for address in stored.get("emails", [])}
+        emails = stored.get("emails", []) if isinstance(stored, dict) else []
+        if len(emails) == export.get("rows"):
+            addresses |= {contact_key(address) for address in emails}
     return addresses
 
 
