@@ -227,9 +227,15 @@ def test_a_sample_that_nothing_confirmed_leaves_nothing_to_decide(cloud: Cloud, 
 
 
 def test_a_failed_campaign_resumes_where_it_failed(cloud: Cloud, small_sample: None) -> None:
-    # Given a campaign that failed while sending its sample
+    # Given a campaign that failed while sending its sample (the failure recorded twice: a retried step)
     campaign = sampled(cloud)
+    step(cloud, "fail", campaign, error="States.Timeout", cause=json.dumps({"errorMessage": "x@y.com"}))
     step(cloud, "fail", campaign, error="States.Timeout")
+
+    # Then the customer was told once, with the error's name and never its message
+    failed = [event for event in cloud.flag_events() if flag_event_type(event) == "campaign_failed"]
+    assert len(failed) == 1
+    assert "States.Timeout" in json.dumps(failed[0]) and "x@y.com" not in json.dumps(failed[0])
 
     # When it is sent again
     resumed = actions(cloud).start(ACCOUNT, campaign.campaign_id)

@@ -130,7 +130,7 @@ class CampaignFailed:
             str(note["notification_id"])
             for note in state.notifications.values()
             if note.get("account_id") == ACCOUNT
-            and note.get("event_type") == "campaign_failed"
+            and note.get("event_type") == EventType.CAMPAIGN_FAILED
             and (note.get("data") or {}).get("campaign_id") == self.campaign_id
         )
         if not told:

@@ -123,6 +123,9 @@ class EventType(StrEnum):
     #: A step failed after its retries; nothing is lost, and a retry resumes where it stopped.
     REMEDIATION_FAILED = "remediation_failed"
     CAMPAIGN_PAUSED = "campaign_paused"
+    #: A step of the campaign failed after its retries; nobody was mailed twice, and
+    #: ``campaigns send`` resumes it where it stopped.
+    CAMPAIGN_FAILED = "campaign_failed"
 
 
 class CampaignStatus(StrEnum):

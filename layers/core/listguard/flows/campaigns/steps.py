@@ -362,13 +362,31 @@ class CampaignSteps:
         failed_from = campaign.status
         if failed_from is CampaignStatus.QUEUED and campaign.failed_from is not None:
             failed_from = campaign.failed_from  # it failed again while resuming
+        reason = _one_line(error, cause)
         self.s.campaigns.transition(
             ref.account,
             ref.campaign_id,
             source={campaign.status},
             target=CampaignStatus.FAILED,
-            fields={"error": _one_line(error, cause), "failed_from": str(failed_from)},
+            fields={"error": reason, "failed_from": str(failed_from)},
             now=self.s.clock(),
+        )
+        self._tell_failed(ref, campaign, error)
+
+    def _tell_failed(self, ref: CampaignRef, campaign: Campaign, error: str) -> None:
+        """Once per attempt (``campaigns send`` starts a new one): a retried step finds its notice. The
+        customer reads the error's name, never its message (one may quote data); operators see both."""
+        if self.s.notifier is None:
+            return
+        self.s.notifier.notify(
+            ref.account,
+            EventType.CAMPAIGN_FAILED,
+            f"campaign:{ref.account}:{ref.campaign_id}:failed:{campaign.attempts}",
+            {
+                "campaign_id": ref.campaign_id,
+                "subject": campaign.subject,
+                "reason": f"a step failed after its retries ({error.split(':', 1)[0] or 'unknown error'})",
+            },
         )
 
     # -- plumbing -----------------------------------------------------------------------------------------
