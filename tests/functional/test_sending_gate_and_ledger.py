@@ -239,7 +239,7 @@ def test_a_send_without_an_answer_is_unknown_and_never_sent_again(cloud: Cloud) 
     assert campaign_recipients(cloud) == dict.fromkeys(addresses(3), 1)
 
 
-def test_a_send_that_ses_refused_is_released_and_sent_by_the_retry(cloud: Cloud) -> None:
+def test_a_send_that_ses_throttled_is_released_and_sent_by_the_retry(cloud: Cloud) -> None:
     # Given SES refuses one SendEmail (throttled: it answered, nothing went out)
     cloud.seed(addresses(3))
     campaign = new_campaign(cloud)
@@ -259,6 +259,31 @@ def test_a_send_that_ses_refused_is_released_and_sent_by_the_retry(cloud: Cloud)
     assert campaign_recipients(cloud) == dict.fromkeys(addresses(3), 1)
     counts = SendLedger(cloud.table).counts(ACCOUNT, campaign.campaign_id)
     assert (counts.sent, counts.unknown) == (3, 0)
+
+
+def test_an_email_ses_rejects_is_unknown_and_the_campaign_goes_on(cloud: Cloud) -> None:
+    # Given SES rejects one email for good (MessageRejected: no retry would change it)
+    cloud.seed(addresses(3))
+    campaign = new_campaign(cloud)
+    sesv2 = boto3.client("sesv2")
+    rejected = ClientError(
+        {
+            "Error": {"Code": "MessageRejected", "Message": "rejected"},
+            "ResponseMetadata": {"HTTPStatusCode": 400},
+        },
+        "SendEmail",
+    )
+    Faults(sesv2, "SendEmail", lost="request", error=lambda: rejected)
+
+    # When the campaign is sent
+    tally = services(cloud, sesv2=sesv2).sender.send(
+        campaign, pairs(addresses(3)), phase=SendPhase.MAIN, attempt="a"
+    )
+
+    # Then the others got it, and that one is unknown (never tried again), not a failed campaign
+    assert (tally.sent, tally.unknown) == (2, 1)
+    entry = SendLedger(cloud.table).get(ACCOUNT, campaign.campaign_id, addresses(3)[0])
+    assert entry is not None and (entry.state, entry.error) == (SendState.UNKNOWN, "MessageRejected")
 
 
 def test_a_claim_without_an_answer_is_found_its_own_and_sent_once(cloud: Cloud) -> None:

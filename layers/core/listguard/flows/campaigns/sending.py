@@ -7,9 +7,9 @@ For each recipient, in this order:
 2. SES v2 ``SendEmail`` is called once, by a client that never retries on its own (a retry could send
    a second email when the first one's answer was lost);
 3. its answer is recorded: ``sent`` with the message id; no answer at all is ``unknown``: the email
-   may have gone out, so it is never sent again, and so is a server error (5xx). A refusal (a 4xx:
-   throttled, rejected) means nothing went out: the claim is released and the error raised, and the
-   invocation's retry sends it.
+   may have gone out, so it is never sent again, and so is a server error (5xx) or a refusal of this
+   email (``MessageRejected``: no retry would change it). Throttling means nothing went out: the
+   claim is released and the error raised, and the invocation's retry sends it.
 
 Permits of the shared SES rate are taken before the claims of each batch. A crash between 1 and 3
 leaves the entry ``claimed``, which nobody sends for again either (it is counted with the unknown).
@@ -61,17 +61,18 @@ class SendTally:
         }
 
 
-#: Error codes that say SES refused a request, for an error without an HTTP status (a test's, a stub's).
-REFUSAL_CODES = frozenset({"ThrottlingException", "TooManyRequestsException", "Throttling"})
+#: SES's answers that it is too busy to take the request now: nothing went out, and later it will.
+THROTTLING_CODES = frozenset(
+    {"ThrottlingException", "TooManyRequestsException", "Throttling", "LimitExceededException"}
+)
 
 
-def refused(error: ClientError) -> bool:
-    """SES answered that it did not take the request (a 4xx: throttled, rejected, invalid), as opposed
-    to a server error (5xx), after which the email may or may not have gone out."""
+def throttled(error: ClientError) -> bool:
+    """SES answered that it did not take the request for now (throttled): nothing went out, and a retry
+    will send it. Any other error (a 5xx: it may have gone out; a refusal of this email, such as
+    ``MessageRejected``, which no retry would change) leaves the entry ``unknown``."""
     status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-    if status is not None:
-        return 400 <= int(status) < 500
-    return error.response.get("Error", {}).get("Code") in REFUSAL_CODES
+    return error.response.get("Error", {}).get("Code") in THROTTLING_CODES or status == 429
 
 
 class Sender:
@@ -139,24 +140,24 @@ class Sender:
         try:
             response = self._sesv2.send_email(**request)
         except ClientError as error:
-            if not refused(error):  # a server error: SES may have sent it before it failed
+            if not throttled(error):  # may have gone out (5xx), or refused for good: never again
                 self._ledger.mark_unknown(
                     campaign.account, campaign.campaign_id, contact_key, error=error.response["Error"]["Code"]
                 )
                 tally.unknown += 1
                 logger.warning(
-                    "SES did not confirm a send; it is never sent again",
+                    "SES did not take a send; it is never sent again",
                     extra={"campaign_id": campaign.campaign_id, "error": error.response["Error"]["Code"]},
                 )
                 return
-            # SES refused it (throttled, rejected): nothing went out. The claim is given back and the
-            # invocation fails: its retry (the state machine's, the next requeue run) claims and sends
-            # again, from the same page; a refusal that lasts fails the campaign, which says why.
+            # SES is throttling: nothing went out. The claim is given back and the invocation fails: its
+            # retry (the state machine's, the next requeue run) claims and sends again, from the same
+            # page; throttling that lasts fails the campaign, which says why.
             released = self._ledger.release(
                 campaign.account, campaign.campaign_id, contact_key, attempt=attempt
             )
             logger.warning(
-                "SES refused a send; it is sent again by the retry",
+                "SES throttled a send; it is sent again by the retry",
                 extra={
                     "campaign_id": campaign.campaign_id,
                     "error": error.response["Error"]["Code"],
