@@ -230,13 +230,19 @@ REMEDIATION_WORK_PREFIX = f"{WORK_PREFIX}remediations/"
 REIMPORT_NAME_PREFIX = "clean-"
 
 
-def remediation_id_for(account: str, request_id: str) -> str:
-    """The remediation (and its first execution's name) of one request of an account."""
-    check_account_id(account)
+def check_request_id(request_id: str) -> str:
+    """A customer's request id (what makes a retried command the same request), or InvalidKeyError."""
     if not REQUEST_ID_PATTERN.fullmatch(request_id):
         raise InvalidKeyError(
             f"request id {_shown(request_id)} is not allowed: use 1-64 letters, digits, '-', '_', '.' or ':'"
         )
+    return request_id
+
+
+def remediation_id_for(account: str, request_id: str) -> str:
+    """The remediation (and its first execution's name) of one request of an account."""
+    check_account_id(account)
+    check_request_id(request_id)
     digest = hashlib.sha256(f"{account}\n{request_id}".encode()).hexdigest()[:24]
     return f"rem-{digest}"
 
@@ -325,10 +331,7 @@ def campaign_id_for(account: str, request_id: str) -> str:
     """The campaign that one request of an account creates (``campaigns create --request-id``): creating
     it again with the same request finds the same campaign, never a second one."""
     check_account_id(account)
-    if not REQUEST_ID_PATTERN.fullmatch(request_id):
-        raise InvalidKeyError(
-            f"request id {_shown(request_id)} is not allowed: use 1-64 letters, digits, '-', '_', '.' or ':'"
-        )
+    check_request_id(request_id)
     digest = hashlib.sha256(f"campaign\n{account}\n{request_id}".encode()).hexdigest()[:12]
     return f"c-{digest}"
 
