@@ -5,13 +5,13 @@ from __future__ import annotations
 from chaos_states import contact, email, import_record, notification, state
 
 from listguard_console.chaos.calls import Call, Fault, FaultKind
-from listguard_console.chaos.flow import Flow, ImportFailed
+from listguard_console.chaos.flow import Flow, import_failed
 from listguard_console.chaos.invariants import Baseline
 from listguard_console.chaos.run import Run
 from listguard_console.chaos.state import State
 from listguard_console.chaos.sweep import judge
 
-FLOW = Flow(name="test", about="a test flow", steps=(), failure=ImportFailed("acme", "list"), retry=())
+FLOW = Flow(name="test", about="a test flow", steps=(), failure=import_failed("acme", "list"), retry=())
 CALLS = [
     Call(1, "ImportCheckFunction", "s3.GetObject"),
     Call(2, "ImportStepsFunction", "dynamodb.UpdateItem", step="finish"),

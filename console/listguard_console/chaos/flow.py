@@ -164,37 +164,53 @@ class Failure(Protocol):
 
 
 @dataclass(frozen=True)
-class ImportFailed:
-    """The import is ``failed`` with a reason, and its account was told (an ``import_failed`` notice)."""
+class FailedAndTold:
+    """A record of the flow (an import, a remediation, a campaign: its item ``kind``, found by its
+    ``id_field``) is ``failed`` with a reason, and its account was told (a notice of ``event_type``
+    about it)."""
 
+    kind: str
+    id_field: str
+    record_id: str
     account: str
-    import_id: str
+    event_type: EventType
 
     def assess(self, state: State) -> Assessment:
+        name = f"{self.kind} {self.record_id}"
         record = next(
             (
                 item
-                for item in state.imports.values()
-                if item.get("account") == self.account and item.get("import_id") == self.import_id
+                for item in state.of_type(self.kind).values()
+                if item.get(self.id_field) == self.record_id
+                and item.get("account", self.account) == self.account
             ),
             None,
         )
         if record is None:
-            return Assessment(False, why_not=f"import {self.import_id} has no record")
-        if record.get("status") != ImportStatus.FAILED:
-            return Assessment(False, why_not=f"import {self.import_id} is {record.get('status')}")
+            return Assessment(False, why_not=f"{name} has no record")
+        if record.get("status") != FAILED:
+            return Assessment(False, why_not=f"{name} is {record.get('status')}")
         if not record.get("error"):
-            return Assessment(True, why_not=f"import {self.import_id} failed without a reason")
+            return Assessment(True, why_not=f"{name} failed without a reason")
         told = tuple(
             str(item["notification_id"])
             for item in state.notifications.values()
             if item.get("account_id") == self.account
-            and item.get("event_type") == EventType.IMPORT_FAILED
-            and (item.get("data") or {}).get("import_id") == self.import_id
+            and item.get("event_type") == self.event_type
+            and (item.get("data") or {}).get(self.id_field) == self.record_id
         )
         if not told:
-            return Assessment(True, why_not=f"import {self.import_id} failed and nobody was told")
+            return Assessment(True, why_not=f"{name} failed and nobody was told")
         return Assessment(True, told=told)
+
+
+#: The failed status of imports, remediations and campaigns alike.
+FAILED = str(ImportStatus.FAILED)
+
+
+def import_failed(account: str, import_id: str) -> FailedAndTold:
+    """The import is ``failed`` with a reason, and its account was told (an ``import_failed`` notice)."""
+    return FailedAndTold("import", "import_id", import_id, account, EventType.IMPORT_FAILED)
 
 
 # -- what the fault-free run must show (a flow that does not is itself broken) ----------------------------

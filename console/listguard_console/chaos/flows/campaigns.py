@@ -18,7 +18,7 @@ from listguard.domain.vocabulary import CampaignStatus, EventType, FlagStatus, I
 from listguard.stores import ContactWrite, ImportStamp
 from listguard.verification import Verdict
 
-from ..flow import Assessment, Console, Flow, Stage, Told, console, import_is
+from ..flow import Console, FailedAndTold, Flow, Stage, Told, console, import_is
 from ..state import State
 from .remediation import remediation_is, verified_exports
 
@@ -111,31 +111,10 @@ class MailedOnce:
         return f"the campaign's emails: missing {missing}, to others {extra}, twice {twice}"
 
 
-@dataclass(frozen=True)
-class CampaignFailed:
+def campaign_failed(campaign_id: str) -> FailedAndTold:
     """The campaign is ``failed`` with the step's error (``campaigns send`` resumes it), and its account
     was told (a ``campaign_failed`` notice)."""
-
-    campaign_id: str
-
-    def assess(self, state: State) -> Assessment:
-        item = _campaign(state, self.campaign_id)
-        if item is None:
-            return Assessment(False, why_not=f"campaign {self.campaign_id} has no record")
-        if item.get("status") != CampaignStatus.FAILED:
-            return Assessment(False, why_not=f"campaign {self.campaign_id} is {item.get('status')}")
-        if not item.get("error"):
-            return Assessment(True, why_not=f"campaign {self.campaign_id} failed without a reason")
-        told = tuple(
-            str(note["notification_id"])
-            for note in state.notifications.values()
-            if note.get("account_id") == ACCOUNT
-            and note.get("event_type") == EventType.CAMPAIGN_FAILED
-            and (note.get("data") or {}).get("campaign_id") == self.campaign_id
-        )
-        if not told:
-            return Assessment(True, why_not=f"campaign {self.campaign_id} failed and nobody was told")
-        return Assessment(True, told=told)
+    return FailedAndTold("campaign", "campaign_id", campaign_id, ACCOUNT, EventType.CAMPAIGN_FAILED)
 
 
 # -- the account --------------------------------------------------------------------------------------
@@ -194,7 +173,7 @@ CAMPAIGN_SENT = Flow(
     about="a campaign to contacts mailed before: sent to every sendable contact once",
     setup=_account,
     steps=(_create(), _send()),
-    failure=CampaignFailed(CAMPAIGN),
+    failure=campaign_failed(CAMPAIGN),
     retry=(_send(),),
     expect=(CampaignEnds(CAMPAIGN, CampaignStatus.SENT), MailedOnce(SUBJECT, frozenset(MAILED))),
 )
@@ -269,7 +248,7 @@ CAMPAIGN_PAUSED_REQUEUED = Flow(
     setup=_paused_account,
     environment=PAUSED_ENVIRONMENT,
     steps=(_create(), _send(), *_PAUSED_STEPS),
-    failure=CampaignFailed(CAMPAIGN),
+    failure=campaign_failed(CAMPAIGN),
     retry=(_send(), *_PAUSED_STEPS),
     expect=(
         CampaignEnds(CAMPAIGN, CampaignStatus.SENT),

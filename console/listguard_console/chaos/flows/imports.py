@@ -15,7 +15,7 @@ from listguard.stores import ContactWrite, ImportStamp
 from listguard.verification import Verdict
 
 from ..calls import Outage
-from ..flow import Console, Flow, ImportEnds, ImportFailed, Stage, Told, Upload, console, import_is
+from ..flow import Console, Flow, ImportEnds, Stage, Told, Upload, console, import_failed, import_is
 
 ACCOUNT = "acme"
 OWNER = "owner@acme.example"
@@ -106,7 +106,7 @@ IMPORT_AT_ONCE = Flow(
     about="a small list, no check: import_check writes it at once",
     setup=_account,
     steps=(Upload(ACCOUNT, "small", _AT_ONCE),),
-    failure=ImportFailed(ACCOUNT, "small"),
+    failure=import_failed(ACCOUNT, "small"),
     retry=(Upload(ACCOUNT, "small", _AT_ONCE),),
     expect=(ImportEnds(ACCOUNT, "small", ImportStatus.IMPORTED),),
 )
@@ -117,7 +117,7 @@ IMPORT_CONFIRMED = Flow(
     about="a check is required; the customer continues; validated",
     setup=_account,
     steps=(Upload(ACCOUNT, "clean", _CLEAN), _confirm("clean")),
-    failure=ImportFailed(ACCOUNT, "clean"),
+    failure=import_failed(ACCOUNT, "clean"),
     retry=(Upload(ACCOUNT, "clean", _CLEAN), _confirm("clean")),
     expect=(
         ImportEnds(ACCOUNT, "clean", ImportStatus.VALIDATED),
@@ -131,7 +131,7 @@ IMPORT_CANCELLED = Flow(
     about="a check is required; the customer cancels; nothing is imported",
     setup=_account,
     steps=(Upload(ACCOUNT, "clean", _CLEAN), _cancel("clean")),
-    failure=ImportFailed(ACCOUNT, "clean"),
+    failure=import_failed(ACCOUNT, "clean"),
     retry=(Upload(ACCOUNT, "clean", _CLEAN), _cancel("clean")),
     expect=(
         ImportEnds(ACCOUNT, "clean", ImportStatus.CANCELLED),
@@ -147,7 +147,7 @@ IMPORT_DECLINED = Flow(
     about="a check is required; the customer continues; declined, the account goes under review",
     setup=_account_with_a_decline,
     steps=(Upload(ACCOUNT, "bought", _BOUGHT), _confirm("bought")),
-    failure=ImportFailed(ACCOUNT, "bought"),
+    failure=import_failed(ACCOUNT, "bought"),
     retry=(Upload(ACCOUNT, "bought", _BOUGHT), _confirm("bought")),
     expect=(
         ImportEnds(ACCOUNT, "bought", ImportStatus.DECLINED),
@@ -165,7 +165,7 @@ IMPORT_REVIEWED = Flow(
     setup=_account,
     environment={"LISTGUARD_REVIEW_BOUNCE_RATE": "0.15", "LISTGUARD_DECLINE_BOUNCE_RATE": "0.5"},
     steps=(Upload(ACCOUNT, "fair", _BORDERLINE), _confirm("fair"), *_review("fair", "--validate")),
-    failure=ImportFailed(ACCOUNT, "fair"),
+    failure=import_failed(ACCOUNT, "fair"),
     retry=(Upload(ACCOUNT, "fair", _BORDERLINE), _confirm("fair"), *_review("fair", "--validate")),
     expect=(
         ImportEnds(ACCOUNT, "fair", ImportStatus.VALIDATED),
@@ -186,7 +186,7 @@ IMPORT_FAILED = Flow(
         Upload(ACCOUNT, "small", _AT_ONCE, outage=_OUTAGE),
         Upload(ACCOUNT, "small", _AT_ONCE, when=import_is(ACCOUNT, "small", ImportStatus.FAILED)),
     ),
-    failure=ImportFailed(ACCOUNT, "small"),
+    failure=import_failed(ACCOUNT, "small"),
     retry=(Upload(ACCOUNT, "small", _AT_ONCE),),
     expect=(
         ImportEnds(ACCOUNT, "small", ImportStatus.IMPORTED),

@@ -21,7 +21,7 @@ from listguard.domain.remediation import RemediationStatus
 from listguard.domain.vocabulary import EventType, ImportStatus
 from listguard.stores.remediations import RemediationStore
 
-from ..flow import Assessment, Console, Flow, ImportEnds, Stage, Told, console
+from ..flow import Console, FailedAndTold, Flow, ImportEnds, Stage, Told, console
 from ..state import State
 
 ACCOUNT = "acme"
@@ -82,32 +82,12 @@ def remediation_is(remediation_id: str, *statuses: RemediationStatus) -> Remedia
     return RemediationIs(remediation_id, tuple(str(status) for status in statuses))
 
 
-@dataclass(frozen=True)
-class RemediationFailed:
+def remediation_failed(account: str, remediation_id: str) -> FailedAndTold:
     """The remediation is ``failed`` with a reason, and its account was told (a ``remediation_failed``
     notice): ``listguard remediate retry`` resumes it where it stopped."""
-
-    account: str
-    remediation_id: str
-
-    def assess(self, state: State) -> Assessment:
-        record = _remediation(state, self.remediation_id)
-        if record is None:
-            return Assessment(False, why_not=f"remediation {self.remediation_id} has no record")
-        if record.get("status") != RemediationStatus.FAILED:
-            return Assessment(False, why_not=f"remediation {self.remediation_id} is {record.get('status')}")
-        if not record.get("error"):
-            return Assessment(True, why_not=f"remediation {self.remediation_id} failed without a reason")
-        told = tuple(
-            str(item["notification_id"])
-            for item in state.notifications.values()
-            if item.get("account_id") == self.account
-            and item.get("event_type") == EventType.REMEDIATION_FAILED
-            and (item.get("data") or {}).get("remediation_id") == self.remediation_id
-        )
-        if not told:
-            return Assessment(True, why_not=f"remediation {self.remediation_id} failed and nobody was told")
-        return Assessment(True, told=told)
+    return FailedAndTold(
+        "remediation", "remediation_id", remediation_id, account, EventType.REMEDIATION_FAILED
+    )
 
 
 @dataclass(frozen=True)
@@ -168,7 +148,7 @@ REMEDIATION_REIMPORTED = Flow(
     about="a declined list: exported, 7 typed, verified, deleted, cleaned, the 4 good ones reimported",
     setup=_declined_account,
     steps=(_start("--consent-attested"), _confirm_delete()),
-    failure=RemediationFailed(ACCOUNT, RID),
+    failure=remediation_failed(ACCOUNT, RID),
     retry=(_retry(), _confirm_delete()),
     expect=(
         RemediationEnds(RID, RemediationStatus.DONE, SEGMENT),
@@ -184,7 +164,7 @@ REMEDIATION_KEPT = Flow(
     about="a declined list: exported, 7 typed, deleted, cleaned; no consent attested: the clean list waits",
     setup=_declined_account,
     steps=(_start("--separator", ";"), _confirm_delete()),
-    failure=RemediationFailed(ACCOUNT, RID),
+    failure=remediation_failed(ACCOUNT, RID),
     retry=(_retry(), _confirm_delete()),
     expect=(
         RemediationEnds(RID, RemediationStatus.DONE, SEGMENT),
