@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from listguard.domain.standing import StandingPolicy
 from listguard.flows.imports.lifecycle import Lifecycle
 from listguard.notify import Notifier
-from listguard.stores import AccountStore, ContactStore, ImportStore, NotificationStore, Table, utc_now_iso
+from listguard.stores import AccountStore, ContactStore, ImportStore, NotificationStore, Table
 from listguard.verification import Policy
 
 from .errors import CommandError
@@ -144,14 +144,12 @@ class Stack:
             imports=self.imports,
             contacts=self.contacts,
             accounts=self.accounts,
-            notifier=Notifier(
-                notifications=self.notifications,
-                accounts=self.accounts,
+            notifier=Notifier.on(
+                self.table,
                 sesv2=self.cloud.client("sesv2"),
                 sns=self.cloud.client("sns"),
                 topic_arn=self.output("FlagTopicArn"),
                 sender=self.output("NotificationSender"),
-                clock=utc_now_iso,
             ),
             standing_policy=StandingPolicy(),
             clock=lambda: datetime.now(UTC),

@@ -17,8 +17,9 @@ from listguard.domain.deliverability import DeliverabilityPolicy
 from listguard.domain.models import Campaign
 from listguard.domain.vocabulary import CampaignStatus
 from listguard.flows.campaigns.actions import Campaigns
-from listguard.flows.campaigns.services import campaign_services, notifier_on
+from listguard.flows.campaigns.services import campaign_services
 from listguard.flows.campaigns.steps import CampaignServices
+from listguard.notify import Notifier
 from listguard.stores.campaigns import campaign_key
 
 SENDER_DOMAIN = "notify.example.com"
@@ -35,7 +36,7 @@ def services(
         sesv2_single_attempt=sesv2 or boto3.client("sesv2"),
         bucket=BUCKET,
         configuration_set="listguard-campaigns",
-        notifier=notifier_on(
+        notifier=Notifier.on(
             cloud.table,
             sesv2=boto3.client("sesv2"),
             sns=boto3.client("sns"),

@@ -189,7 +189,6 @@ def lifecycle_of(cloud: Cloud) -> Any:
     from listguard.domain.standing import StandingPolicy
     from listguard.flows.imports.lifecycle import Lifecycle
     from listguard.notify import Notifier
-    from listguard.stores import NotificationStore, utc_now_iso
     from listguard.verification import Policy
 
     environment = cloud.environment
@@ -201,14 +200,12 @@ def lifecycle_of(cloud: Cloud) -> Any:
         imports=cloud.import_store,
         contacts=cloud.contact_store,
         accounts=cloud.account_store,
-        notifier=Notifier(
-            notifications=NotificationStore(cloud.table),
-            accounts=cloud.account_store,
+        notifier=Notifier.on(
+            cloud.table,
             sesv2=boto3.client("sesv2"),
             sns=boto3.client("sns"),
             topic_arn=environment["FLAG_TOPIC_ARN"],
             sender=SENDER,
-            clock=utc_now_iso,
         ),
         standing_policy=StandingPolicy(),
         check_min_new_contacts=policy.check_min_new_contacts,

@@ -49,14 +49,14 @@ def remediation_command(endpoint_url: str | None, stack_name: str | None) -> Ite
 
 def remediation_services(target: Stack) -> Services:
     from listguard.flows.remediation import Services
-    from listguard.flows.remediation.services import make_notifier
+    from listguard.notify import Notifier
 
     cloud, table = target.cloud, target.table
     return Services(
         s3=cloud.client("s3"),
         sfn=cloud.client("stepfunctions"),
         table=table,
-        notifier=make_notifier(
+        notifier=Notifier.on(
             table,
             sesv2=cloud.client("sesv2"),
             sns=cloud.client("sns"),

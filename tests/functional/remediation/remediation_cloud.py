@@ -15,7 +15,7 @@ from harness import ROOT, run_handler
 from listguard.domain import FlagStatus
 from listguard.domain.remediation import Remediation
 from listguard.flows.remediation import Services
-from listguard.flows.remediation.services import make_notifier
+from listguard.notify import Notifier
 from listguard.stores import ContactWrite, ImportStamp, RemediationStore
 from listguard.verification import Verdict
 
@@ -45,7 +45,7 @@ def remediation_cloud(cloud: Cloud) -> RemediationCloud:
         s3=cloud.s3,
         sfn=cloud.sfn,
         table=cloud.table,
-        notifier=make_notifier(
+        notifier=Notifier.on(
             cloud.table,
             sesv2=boto3.client("sesv2"),
             sns=boto3.client("sns"),

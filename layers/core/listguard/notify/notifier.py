@@ -21,7 +21,7 @@ from listguard.domain.models import Notification
 from listguard.domain.vocabulary import EventType
 from listguard.notify.render import render
 from listguard.stores.accounts import AccountStore
-from listguard.stores.dynamo import to_dynamodb
+from listguard.stores.dynamo import Table, to_dynamodb
 from listguard.stores.notifications import ChannelStatus, NotificationStore, notification_id_for
 
 logger = Logger(child=True)
@@ -48,6 +48,22 @@ class Notifier:
         self._topic_arn = topic_arn
         self._sender = sender
         self._clock = clock
+
+    @classmethod
+    def on(cls, table: Table, *, sesv2: Any, sns: Any, topic_arn: str, sender: str) -> Notifier:
+        """The notifier of a stack: its table's notification center and account profiles, the clock of
+        the layer."""
+        from listguard.stores import ContactStore, utc_now_iso
+
+        return cls(
+            notifications=NotificationStore(table),
+            accounts=AccountStore(table, ContactStore(table)),
+            sesv2=sesv2,
+            sns=sns,
+            topic_arn=topic_arn,
+            sender=sender,
+            clock=utc_now_iso,
+        )
 
     def notify(
         self, account_id: str, event_type: EventType, event_key: str, data: Mapping[str, Any]

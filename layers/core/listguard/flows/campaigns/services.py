@@ -18,7 +18,7 @@ from listguard.flows.campaigns.feedback import FeedbackRecorder
 from listguard.flows.campaigns.sending import Sender
 from listguard.flows.campaigns.steps import CampaignServices
 from listguard.notify import Notifier
-from listguard.stores import AccountStore, ContactStore, ImportStore, NotificationStore, Table, utc_now_iso
+from listguard.stores import ContactStore, ImportStore, Table, utc_now_iso
 from listguard.stores.campaign_contacts import CampaignContacts
 from listguard.stores.campaigns import CampaignStore
 from listguard.stores.ledger import SendLedger
@@ -100,19 +100,6 @@ def campaign_services(
     )
 
 
-def notifier_on(table: Table, *, sesv2: Any, sns: Any, topic_arn: str, sender: str) -> Notifier:
-    contacts = ContactStore(table)
-    return Notifier(
-        notifications=NotificationStore(table),
-        accounts=AccountStore(table, contacts),
-        sesv2=sesv2,
-        sns=sns,
-        topic_arn=topic_arn,
-        sender=sender,
-        clock=utc_now_iso,
-    )
-
-
 def steps_services() -> CampaignServices:
     """The services of the deployed ``campaign_steps`` function."""
     from listguard.aws import aws_clients
@@ -127,7 +114,7 @@ def steps_services() -> CampaignServices:
         sesv2_single_attempt=clients.sesv2_single_attempt,
         bucket=settings.imports_bucket,
         configuration_set=settings.campaign_configuration_set,
-        notifier=notifier_on(
+        notifier=Notifier.on(
             table,
             sesv2=clients.sesv2,
             sns=clients.sns,

@@ -25,7 +25,7 @@ from listguard.domain.keys import InvalidKeyError, parse_import_key
 from listguard.domain.vocabulary import EventType, ImportStatus
 from listguard.flows.imports.commit import execution_name
 from listguard.notify import Notifier
-from listguard.stores import AccountStore, ContactStore, ImportStore, NotificationStore, Table, utc_now_iso
+from listguard.stores import AccountStore, ContactStore, ImportStore, Table
 
 logger = Logger(child=True)
 
@@ -96,14 +96,12 @@ def _from_settings() -> tuple[ImportStore, AccountStore, Notifier]:
     settings, clients = import_failed_settings(), aws_clients()
     table = Table(clients.dynamodb, settings.table_name)
     accounts = AccountStore(table, ContactStore(table))
-    notifier = Notifier(
-        notifications=NotificationStore(table),
-        accounts=accounts,
+    notifier = Notifier.on(
+        table,
         sesv2=clients.sesv2,
         sns=clients.sns,
         topic_arn=settings.flag_topic_arn,
         sender=settings.notification_sender,
-        clock=utc_now_iso,
     )
     return ImportStore(table), accounts, notifier
 

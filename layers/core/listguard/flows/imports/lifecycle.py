@@ -504,7 +504,7 @@ def lifecycle_from_settings() -> Lifecycle:
     """The lifecycle of the deployed function: its table, bucket, topic and sender."""
     from listguard.aws import aws_clients
     from listguard.config import import_steps_settings
-    from listguard.stores import NotificationStore, Table
+    from listguard.stores import Table
     from listguard.verification import Policy
 
     settings = import_steps_settings()
@@ -520,14 +520,12 @@ def lifecycle_from_settings() -> Lifecycle:
         imports=ImportStore(table),
         contacts=contacts,
         accounts=accounts,
-        notifier=Notifier(
-            notifications=NotificationStore(table),
-            accounts=accounts,
+        notifier=Notifier.on(
+            table,
             sesv2=clients.sesv2,
             sns=clients.sns,
             topic_arn=settings.flag_topic_arn,
             sender=settings.notification_sender,
-            clock=utc_now_iso,
         ),
         standing_policy=StandingPolicy(),
         check_min_new_contacts=policy.check_min_new_contacts,

@@ -20,7 +20,6 @@ from listguard.notify import Notifier
 from listguard.stores import (
     AccountStore,
     ContactStore,
-    NotificationStore,
     RemediationStore,
     Table,
     TombstoneStore,
@@ -108,19 +107,6 @@ class Services:
         return utc_now_iso(self.clock())
 
 
-def make_notifier(table: Table, *, sesv2: Any, sns: Any, topic_arn: str, sender: str) -> Notifier:
-    contacts = ContactStore(table)
-    return Notifier(
-        notifications=NotificationStore(table),
-        accounts=AccountStore(table, contacts),
-        sesv2=sesv2,
-        sns=sns,
-        topic_arn=topic_arn,
-        sender=sender,
-        clock=utc_now_iso,
-    )
-
-
 @functools.cache
 def _presigner() -> Any:
     """An S3 client that signs with SigV4 (made once per process: a client takes tens of ms to make)."""
@@ -142,7 +128,7 @@ def services_from_settings() -> Services:
         sfn=clients.sfn,
         presigner=_presigner(),
         table=table,
-        notifier=make_notifier(
+        notifier=Notifier.on(
             table,
             sesv2=clients.sesv2,
             sns=clients.sns,
