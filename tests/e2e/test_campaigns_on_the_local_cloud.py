@@ -212,10 +212,24 @@ def test_a_sample_under_the_thresholds_continues_to_everyone_when_its_window_end
     assert emails_of(campaign_id) == dict.fromkeys((f"fair{i}@example.com" for i in range(40)), 1)
 
 
+def test_a_create_run_again_with_its_request_id_finds_the_same_campaign(cloud: LocalCloud) -> None:
+    create = ("campaigns", "create", "--account", ACCOUNT, "--subject", "Sale", "--text", "Hi")
+    first = listguard(*create, "--request-id", "spring-sale")
+    assert listguard(*create, "--request-id", "spring-sale") == first
+    assert listguard(*create)["campaign_id"] != first["campaign_id"]
+    # The same request with another text is refused, with what to do
+    result = CliRunner().invoke(app, [*create[:-1], "Hello", "--request-id", "spring-sale"])
+    assert result.exit_code == 2 and "give another --request-id" in result.stderr
+    assert [c["campaign_id"] for c in listguard("campaigns", "list", "--account", ACCOUNT)].count(
+        first["campaign_id"]
+    ) == 1
+
+
 BAD_INPUT = [
     (["campaigns", "create", "--subject", "S", "--text", "T", "--segment", "x"], "COLUMN=VALUE"),
     (["campaigns", "create", "--subject", "S", "--text", " "], "text body"),
     (["campaigns", "create", "--subject", "S", "--text", "T", "--sender", "nobody"], "not an email address"),
+    (["campaigns", "create", "--subject", "S", "--text", "T", "--request-id", "a b"], "request id 'a b'"),
     (["campaigns", "show", "c-000000000000"], "no campaign c-000000000000"),
     (["campaigns", "send", "c#1"], "campaign id 'c#1' is not allowed"),
     (["feedback", "simulate", "--campaign", "c-1"], "exactly one of --bounce"),
