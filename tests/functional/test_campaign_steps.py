@@ -226,6 +226,38 @@ def test_a_sample_that_nothing_confirmed_leaves_nothing_to_decide(cloud: Cloud, 
     )
 
 
+def test_a_sample_email_whose_answer_was_lost_counts_in_the_rates_once_ses_confirmed_others(
+    cloud: Cloud, small_sample: None
+) -> None:
+    # Given a sample of 10: 9 confirmed by SES, one whose answer was lost (unknown), and one hard bounce
+    campaign = sampled(cloud, send=False)
+    ledger = SendLedger(cloud.table)
+    for index, key in enumerate(sorted(sample_keys(cloud, campaign.campaign_id))):
+        ledger.claim(
+            ACCOUNT,
+            campaign.campaign_id,
+            contact_key=key,
+            email=key,
+            phase=SendPhase.SAMPLE,
+            attempt="a",
+            now="t",
+        )
+        if index == 0:
+            ledger.mark_unknown(ACCOUNT, campaign.campaign_id, key, error="ReadTimeoutError")
+        else:
+            ledger.mark_sent(ACCOUNT, campaign.campaign_id, key, message_id=f"m-{index}", now="t")
+    step(cloud, "await_window", campaign, token="t")
+    set_fields(cloud, campaign, sample_hard_bounces=1)
+
+    # When the window ends
+    step(cloud, "evaluate", campaign)
+
+    # Then the rates are over the 10 emails SES most likely took, as without the lost answer
+    found = actions(cloud).get(ACCOUNT, campaign.campaign_id)
+    assert found.sample_sent == 10
+    assert "1 of 10 sample emails" in " ".join(found.decision_reasons or [])
+
+
 def test_a_failed_campaign_resumes_where_it_failed(cloud: Cloud, small_sample: None) -> None:
     # Given a campaign that failed while sending its sample (the failure recorded twice: a retried step)
     campaign = sampled(cloud)

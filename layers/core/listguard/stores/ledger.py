@@ -82,6 +82,14 @@ class LedgerCounts:
         return self.by_state.get(SendState.UNKNOWN, 0) + self.by_state.get(SendState.CLAIMED, 0)
 
     @property
+    def taken(self) -> int:
+        """The emails SES most likely took, for a sample's rates: the confirmed ones and, once SES has
+        confirmed any, those whose answer was lost (the request reached SES; counting them keeps the
+        rates of a run with a lost answer those of a run without). With none confirmed, none: nothing
+        is known of what went out."""
+        return self.sent + self.unknown if self.sent else 0
+
+    @property
     def entries(self) -> int:
         return sum(self.by_state.values())
 

@@ -214,7 +214,7 @@ class CampaignSteps:
         ends_at = campaign.window_ends_at or (datetime.now(UTC) + timedelta(seconds=window)).isoformat(
             timespec="seconds"
         )
-        sent = self.s.ledger.counts(ref.account, ref.campaign_id, phase=SendPhase.SAMPLE).sent
+        sent = self.s.ledger.counts(ref.account, ref.campaign_id, phase=SendPhase.SAMPLE).taken
         moved = self.s.campaigns.transition(
             ref.account,
             ref.campaign_id,
@@ -240,7 +240,7 @@ class CampaignSteps:
         if campaign.status not in {CampaignStatus.SAMPLING, CampaignStatus.OBSERVING}:
             raise CampaignMovedError(f"campaign {ref.campaign_id} is {campaign.status}: nothing to evaluate")
         rates = SampleRates(
-            sent=self.s.ledger.counts(ref.account, ref.campaign_id, phase=SendPhase.SAMPLE).sent,
+            sent=self.s.ledger.counts(ref.account, ref.campaign_id, phase=SendPhase.SAMPLE).taken,
             hard_bounces=campaign.sample_hard_bounces,
             complaints=campaign.sample_complaints,
             soft_bounces=campaign.sample_soft_bounces,
