@@ -35,7 +35,7 @@ from listguard.csvio import CsvWriter
 from listguard.domain.remediation import SegmentChunk
 from listguard.flows.remediation import clean as clean_step
 from listguard.flows.remediation import delete as delete_step
-from listguard.flows.remediation.export import ExportLayout
+from listguard.flows.remediation.export import FIELD_ORDER, ExportLayout
 from listguard.flows.remediation.objects import MIN_PART_SIZE, HashingReader, S3TextSink
 from listguard.stores.dynamo import deserialize, serialize
 from listguard.verification import Policy, Verification, VerifyOptions
@@ -171,18 +171,8 @@ class NullS3:
         return {"VersionId": "v"}
 
 
-FIELDS = (
-    "flag_status",
-    "subscription_status",
-    "flagged_by",
-    "import_id",
-    "import_etag",
-    "row",
-    "verdict",
-    "created_at",
-    "updated_at",
-    "rev",
-)
+#: The listguard fields the bench's contacts carry, in the export's own order.
+FIELDS = tuple(name for name in FIELD_ORDER if name in contact(0))
 
 
 def snapshot_lines(count: int) -> bytes:

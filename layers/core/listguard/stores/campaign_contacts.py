@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from listguard.domain import keys
 from listguard.domain.vocabulary import FlagStatus, SubscriptionStatus
+from listguard.stores.contacts import flag_resolution
 from listguard.stores.dynamo import ConditionFailedError, Item, Table
 
 #: A contact that other writers keep changing is given up on after this many tries.
@@ -96,15 +97,7 @@ class CampaignContacts:
             if current.get("flagged_by") != check_import_id:
                 return False
             revision = int(current.get("rev", 0))
-            if flag is FlagStatus.NONE:
-                update = (
-                    "SET flag_status = :flag, updated_at = :now, #rev = :next "
-                    "REMOVE flagged_by, gsi1pk, gsi1sk, gsi2pk, gsi2sk"
-                )
-                values: Item = {":flag": str(flag), ":now": now}
-            else:
-                update = "SET flag_status = :flag, gsi1pk = :gsi1pk, updated_at = :now, #rev = :next"
-                values = {":flag": str(flag), ":now": now, ":gsi1pk": keys.flag_index_pk(account, flag)}
+            update, values = flag_resolution(account, flag, now)
             try:
                 self._table.update(
                     {"pk": keys.account_pk(account), "sk": keys.contact_sk(contact_key)},

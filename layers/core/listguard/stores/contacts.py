@@ -332,15 +332,7 @@ class ContactStore:
         return moved
 
     def _resolve_one(self, account: str, contact_key: str, revision: int, flag: FlagStatus, now: str) -> None:
-        if flag is FlagStatus.NONE:
-            update = (
-                "SET flag_status = :flag, updated_at = :now, #rev = :next "
-                "REMOVE flagged_by, gsi1pk, gsi1sk, gsi2pk, gsi2sk"
-            )
-            values: Item = {":flag": str(flag), ":now": now}
-        else:
-            update = "SET flag_status = :flag, gsi1pk = :gsi1pk, updated_at = :now, #rev = :next"
-            values = {":flag": str(flag), ":now": now, ":gsi1pk": keys.flag_index_pk(account, flag)}
+        update, values = flag_resolution(account, flag, now)
         self._table.update(
             _key(account, contact_key),
             update=update,
@@ -474,3 +466,17 @@ def _contact(item: Item) -> Contact:
     return Contact.model_validate(
         {**item, "account": item.get("account") or item["pk"].removeprefix("ACCOUNT#")}
     )
+
+
+def flag_resolution(account: str, flag: FlagStatus, now: str) -> tuple[str, Item]:
+    """The update that gives a held contact its outcome, guarded by the caller on ``#rev = :rev`` (with
+    ``:next``): ``none`` leaves every index (sendable contacts are in none), any other flag moves its
+    flag-index partition and keeps the by-import entry."""
+    if flag is FlagStatus.NONE:
+        update = (
+            "SET flag_status = :flag, updated_at = :now, #rev = :next "
+            "REMOVE flagged_by, gsi1pk, gsi1sk, gsi2pk, gsi2sk"
+        )
+        return update, {":flag": str(flag), ":now": now}
+    update = "SET flag_status = :flag, gsi1pk = :gsi1pk, updated_at = :now, #rev = :next"
+    return update, {":flag": str(flag), ":now": now, ":gsi1pk": keys.flag_index_pk(account, flag)}
